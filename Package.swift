@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The rooms of the project, from the wire inwards:
+//   NBDProtocol     pure encode/decode of the NBD wire format, no I/O
+//   NBDServer       sockets, connections, handshake, dispatch; calls a plugin
+//   StreamingPlugin the only place that knows about pipes and the highwater
+//   nbd-streaming   the thin executable
+//   CLibNBD/NBDClient  libnbd for the tests and the harness
+//   NBDConformance  the conformance harness; nbd-conformance its thin executable
+let package = Package(
+    name: "nbd-streaming",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nbd-streaming", targets: ["nbd-streaming"]),
+        .executable(name: "nbd-conformance", targets: ["nbd-conformance"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        .target(name: "NBDProtocol"),
+        .target(name: "CSystemShims"),
+        .target(
+            name: "NBDServer",
+            dependencies: [
+                "NBDProtocol",
+                "CSystemShims",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "StreamingPlugin",
+            dependencies: [
+                "NBDServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "StreamingCLI",
+            dependencies: [
+                "NBDServer",
+                "StreamingPlugin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "nbd-streaming", dependencies: ["StreamingCLI"]),
+        .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
+        .target(name: "NBDClient", dependencies: ["CLibNBD"]),
+        .target(
+            name: "NBDConformance",
+            dependencies: [
+                "NBDClient",
+                "NBDProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "nbd-conformance",
+            dependencies: [
+                "NBDConformance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "NBDProtocolTests", dependencies: ["NBDProtocol"]),
+        .testTarget(name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "NBDServer"]),
+        .testTarget(name: "ServerTests", dependencies: ["NBDClient", "NBDProtocol"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient"]),
+    ]
+)

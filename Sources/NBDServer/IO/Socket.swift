@@ -1,0 +1,118 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin, typed wrappers over the BSD socket calls the server and the plugin use.
+public enum Socket {
+    public struct PathTooLong: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "socket path is too long (\(path.utf8.count) bytes, the limit is \(maximumPathLength)): \(path)" }
+    }
+
+    static var maximumPathLength: Int { MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 }
+
+    /// A stream socket listening at `path`.
+    public static func listenUnix(path: String, backlog: Int32 = 128) throws -> FileDescriptor {
+        let fd = try streamSocket(family: AF_UNIX)
+        do {
+            try withUnixAddress(path) { address, length in
+                _ = try valueOrErrno { bind(fd.rawValue, address, length) }
+            }
+            _ = try valueOrErrno { listen(fd.rawValue, backlog) }
+            return fd
+        } catch {
+            try? fd.close()
+            throw error
+        }
+    }
+
+    /// A stream connection to the socket listening at `path`.
+    public static func connectUnix(path: String) throws -> FileDescriptor {
+        let fd = try streamSocket(family: AF_UNIX)
+        do {
+            try withUnixAddress(path) { address, length in
+                _ = try valueOrErrno { connect(fd.rawValue, address, length) }
+            }
+            return fd
+        } catch {
+            try? fd.close()
+            throw error
+        }
+    }
+
+    /// Listening sockets for every address `host` resolves to (all addresses when nil).
+    public static func listenTCP(host: String?, port: UInt16, backlog: Int32 = 128) throws -> [FileDescriptor] {
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw AddressError(host: host ?? "*", message: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(list) }
+        var sockets: [FileDescriptor] = []
+        do {
+            for entry in sequence(first: first, next: { $0.pointee.ai_next }) {
+                let info = entry.pointee
+                let fd = try streamSocket(family: info.ai_family)
+                sockets.append(fd)
+                var one: Int32 = 1
+                setsockopt(fd.rawValue, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+                // Each family gets its own socket, so IPv6 must not also claim IPv4.
+                if info.ai_family == AF_INET6 {
+                    setsockopt(fd.rawValue, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+                }
+                _ = try valueOrErrno { bind(fd.rawValue, info.ai_addr, info.ai_addrlen) }
+                _ = try valueOrErrno { listen(fd.rawValue, backlog) }
+            }
+        } catch {
+            for fd in sockets { try? fd.close() }
+            throw error
+        }
+        return sockets
+    }
+
+    public struct AddressError: Error, CustomStringConvertible {
+        public let host: String
+        public let message: String
+        public var description: String { "cannot resolve \(host): \(message)" }
+    }
+
+    public static func accept(_ listener: FileDescriptor) throws(Errno) -> FileDescriptor {
+        let fd = try valueOrErrno { Glibc.accept(listener.rawValue, nil, nil) }
+        // accept4 needs _GNU_SOURCE; the captive command must not inherit clients.
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Whether the file at `path` is a Unix-domain socket.
+    public static func isSocket(path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+    }
+
+    private static func streamSocket(family: Int32) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try valueOrErrno {
+            socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        })
+    }
+
+    private static func withUnixAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T) throws -> T {
+        let bytes = Array(path.utf8)
+        guard bytes.count <= maximumPathLength else { throw PathTooLong(path: path) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        return try withUnsafePointer(to: &address) {
+            try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                try body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+    }
+}

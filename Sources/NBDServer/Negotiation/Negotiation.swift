@@ -1,0 +1,207 @@
+import Logging
+import NBDProtocol
+
+/// The handshake as an explicit state machine: each state does one step and
+/// names the next, and every way out that is not transmission names its reason.
+struct Negotiation {
+    enum State {
+        case sendGreeting
+        case receiveClientFlags
+        case receiveOption(count: Int)
+        case transmission(Session)
+        case closed(Ending)
+    }
+
+    /// Why a handshake ended without transmission.
+    enum Ending: Equatable, CustomStringConvertible {
+        case clientAborted
+        case unknownClientFlags(UInt32)
+        case badOptionMagic
+        case tooManyOptions(Int)
+        case exportNameTooLong(UInt32)
+        case refused(String)
+        case protocolError(String)
+
+        var description: String {
+            switch self {
+            case .clientAborted: "client sent NBD_OPT_ABORT"
+            case let .unknownClientFlags(flags): "client sent unknown handshake flags 0x\(String(flags, radix: 16))"
+            case .badOptionMagic: "client option has a bad magic"
+            case let .tooManyOptions(count): "client sent more than \(count) options"
+            case let .exportNameTooLong(length): "NBD_OPT_EXPORT_NAME of \(length) bytes is too long"
+            case let .refused(message): "connection refused: \(message)"
+            case let .protocolError(message): message
+            }
+        }
+    }
+
+    let channel: Channel
+    let plugin: any NBDPlugin
+    let configuration: ServerConfiguration
+    let logger: Logger
+    private var session = Session()
+    private var noZeroes = false
+
+    init(channel: Channel, plugin: any NBDPlugin, configuration: ServerConfiguration, logger: Logger) {
+        self.channel = channel
+        self.plugin = plugin
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs the machine to transmission or to its end; I/O failures (the client
+    /// going away) propagate as errors.
+    mutating func run() throws -> State {
+        var state = State.sendGreeting
+        while true {
+            switch state {
+            case .transmission, .closed: return state
+            case .sendGreeting: state = try sendGreeting()
+            case .receiveClientFlags: state = try receiveClientFlags()
+            case let .receiveOption(count): state = try receiveOption(count: count)
+            }
+        }
+    }
+
+    private func sendGreeting() throws -> State {
+        switch configuration.handshake {
+        case .oldstyle:
+            do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
+            try channel.write(Greeting.oldstyle(size: plugin.export.size, flags: plugin.export.transmissionFlags(structuredReplies: false)))
+            return .transmission(session)
+        case .newstyle:
+            try channel.write(Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]))
+            return .receiveClientFlags
+        }
+    }
+
+    private mutating func receiveClientFlags() throws -> State {
+        let flags = try Greeting.decodeClientFlags(channel.readBytes(Greeting.clientFlagsLength))
+        // The spec requires closing on flags the server does not know.
+        guard flags.isSubset(of: .known) else { return .closed(.unknownClientFlags(flags.rawValue)) }
+        noZeroes = flags.contains(.noZeroes)
+        return .receiveOption(count: 0)
+    }
+
+    private mutating func receiveOption(count: Int) throws -> State {
+        guard count < configuration.maximumOptions else { return .closed(.tooManyOptions(configuration.maximumOptions)) }
+        let header: OptionHeader
+        do { header = try OptionHeader.decode(channel.readBytes(NBDLimits.optionHeaderLength)) } catch { return .closed(.badOptionMagic) }
+        logger.debug("option \(header.code) length \(header.length)")
+
+        guard header.length <= NBDLimits.maximumOptionLength else {
+            if header.code == .exportName { return .closed(.exportNameTooLong(header.length)) }
+            try discardPayload(of: header)
+            try reply(.error(header.code, .errTooBig, message: "option payload of \(header.length) bytes exceeds \(NBDLimits.maximumOptionLength)"))
+            return .receiveOption(count: count + 1)
+        }
+        let payload = try channel.readBytes(Int(header.length))
+        switch header.code {
+        case .exportName: return try exportName(payload)
+        case .abort:
+            try reply(OptionReply(option: .abort, type: .ack))
+            return .closed(.clientAborted)
+        case .list: try list(payload)
+        case .startTLS: try emptyOption(header.code, payload) { try reply(.error(.startTLS, .errUnsupported, message: "TLS is not enabled on this server")) }
+        case .info, .go:
+            if let session = try infoOrGo(header.code, payload) { return .transmission(session) }
+        case .structuredReply: try emptyOption(header.code, payload) { try structuredReply() }
+        case .listMetaContext, .setMetaContext: try metaContext(header.code, payload)
+        default: try reply(.error(header.code, .errUnsupported, message: "\(header.code) is not supported"))
+        }
+        return .receiveOption(count: count + 1)
+    }
+
+    private func discardPayload(of header: OptionHeader) throws {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+        defer { scratch.deallocate() }
+        try channel.discard(UInt64(header.length), scratch: scratch)
+    }
+
+    private func reply(_ reply: OptionReply) throws {
+        try channel.write(reply.encode())
+    }
+
+    /// Options whose payload must be empty answer ERR_INVALID otherwise.
+    private func emptyOption(_ code: OptionCode, _ payload: [UInt8], _ body: () throws -> Void) throws {
+        guard payload.isEmpty else {
+            return try reply(.error(code, .errInvalid, message: "\(code) takes no payload"))
+        }
+        try body()
+    }
+
+    private mutating func exportName(_ payload: [UInt8]) throws -> State {
+        guard let name = String(validating: payload, as: UTF8.self), payload.count <= NBDLimits.maximumStringLength else {
+            return .closed(.protocolError("NBD_OPT_EXPORT_NAME carries an invalid name"))
+        }
+        do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
+        session.exportName = name
+        let export = plugin.export
+        try channel.write(Greeting.exportNameReply(
+            size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies), noZeroes: noZeroes))
+        return .transmission(session)
+    }
+
+    private func list(_ payload: [UInt8]) throws {
+        try emptyOption(.list, payload) {
+            try reply(.server(name: configuration.exportName, description: plugin.export.description))
+            try reply(OptionReply(option: .list, type: .ack))
+        }
+    }
+
+    private mutating func structuredReply() throws {
+        guard !session.structuredReplies else {
+            return try reply(.error(.structuredReply, .errInvalid, message: "structured replies are already negotiated"))
+        }
+        session.structuredReplies = true
+        try reply(OptionReply(option: .structuredReply, type: .ack))
+    }
+
+    /// Answers INFO, or GO and returns the session that transmission starts with.
+    private mutating func infoOrGo(_ code: OptionCode, _ payload: [UInt8]) throws -> Session? {
+        let request: InfoRequest
+        do { request = try InfoRequest.decode(payload) } catch {
+            try reply(.error(code, .errInvalid, message: "malformed \(code): \(error)"))
+            return nil
+        }
+        do { try plugin.openConnection() } catch {
+            logger.error("refusing \(code): \(error.message)")
+            try reply(.error(code, .errUnknown, message: error.message))
+            return nil
+        }
+        let export = plugin.export
+        try reply(.infoExport(code, size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies)))
+        if request.requests.contains(.name) { try reply(.infoName(code, name: request.exportName)) }
+        if request.requests.contains(.description), let description = export.description {
+            try reply(.infoDescription(code, description: description))
+        }
+        try reply(.infoBlockSize(code, export.blockSizes))
+        try reply(OptionReply(option: code, type: .ack))
+        guard code == .go else {
+            plugin.closeConnection()
+            return nil
+        }
+        session.exportName = request.exportName
+        return session
+    }
+
+    private mutating func metaContext(_ code: OptionCode, _ payload: [UInt8]) throws {
+        let request: MetaContextRequest
+        let setting = code == .setMetaContext
+        // SET replaces the selection even when it fails.
+        if setting { session.baseAllocationContext = nil }
+        do { request = try MetaContextRequest.decode(payload) } catch {
+            return try reply(.error(code, .errInvalid, message: "malformed \(code): \(error)"))
+        }
+        if setting && !session.structuredReplies {
+            return try reply(.error(code, .errInvalid, message: "\(code) needs structured replies first"))
+        }
+        let selected = MetaContexts.selectsBaseAllocation(request.queries, listing: !setting)
+        if selected {
+            // LIST replies carry id 0: ids only mean something once SET chose them.
+            try reply(.metaContext(code, id: setting ? MetaContexts.baseAllocationID : 0, name: MetaContexts.baseAllocation))
+        }
+        if setting { session.baseAllocationContext = selected ? MetaContexts.baseAllocationID : nil }
+        try reply(OptionReply(option: code, type: .ack))
+    }
+}

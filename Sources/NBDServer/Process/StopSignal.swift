@@ -1,0 +1,54 @@
+import SystemPackage
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Wakes the accept loop when the server must stop: SIGINT, SIGTERM, the
+/// captive command exiting, or the single client of `-s` leaving. A pipe is
+/// the one wake-up a signal handler may safely cause.
+final class StopSignal: Sendable {
+    private let pipe: (readEnd: FileDescriptor, writeEnd: FileDescriptor)
+    private let status = Mutex<Int32?>(nil)
+
+    init() throws {
+        pipe = try FileDescriptor.pipe()
+        _ = fcntl(pipe.readEnd.rawValue, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipe.writeEnd.rawValue, F_SETFD, FD_CLOEXEC)
+        stopSignalWriteDescriptor = pipe.writeEnd.rawValue
+    }
+
+    var readDescriptor: FileDescriptor { pipe.readEnd }
+
+    /// Asks the server to stop and exit with `exitStatus`; the first request wins.
+    func stop(exitStatus: Int32) {
+        status.withLock { if $0 == nil { $0 = exitStatus } }
+        var byte: UInt8 = 0
+        _ = Glibc.write(pipe.writeEnd.rawValue, &byte, 1)
+    }
+
+    /// The exit status asked for; a signal's is 128 + its number, read from the pipe.
+    func exitStatus(afterWakeByte byte: UInt8) -> Int32 {
+        status.withLock { $0 } ?? 128 + Int32(byte)
+    }
+
+    /// SIGINT and SIGTERM become a stop; SIGPIPE is ignored so a vanished reader
+    /// or client is an EPIPE error, never the server's death.
+    func installHandlers() {
+        signal(SIGPIPE, SIG_IGN)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            var byte = UInt8(truncatingIfNeeded: number)
+            _ = Glibc.write(stopSignalWriteDescriptor, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+    }
+}
+
+/// The signal handler is a C function pointer and cannot capture; it finds the
+/// pipe here. Written once before handlers are installed.
+nonisolated(unsafe) private var stopSignalWriteDescriptor: Int32 = -1

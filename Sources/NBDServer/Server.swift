@@ -1,0 +1,144 @@
+import Logging
+import NBDProtocol
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Start-up choices of the server process, from nbdkit's command line.
+public struct ServerOptions: Sendable {
+    public var listen: ListenMode = .tcp(host: nil, port: 10809)
+    public var foreground = false
+    public var pidFile: String?
+    public var exitWithParent = false
+    public var captive: CaptiveCommand?
+    public var configuration = ServerConfiguration()
+
+    public init() {}
+
+    /// nbdkit stays in the foreground whenever something waits on it.
+    var staysInForeground: Bool {
+        foreground || captive != nil || exitWithParent || listen == .single
+    }
+}
+
+/// Listens, hands each client its own thread, and stops on a signal, when the
+/// captive command exits, or when the single `-s` client leaves.
+public struct Server: Sendable {
+    let plugin: any NBDPlugin
+    let options: ServerOptions
+    let logger: Logger
+
+    public init(plugin: any NBDPlugin, options: ServerOptions, logger: Logger) {
+        self.plugin = plugin
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until stopped; returns the process exit status.
+    public func run() throws -> Int32 {
+        let stop = try StopSignal()
+        stop.installHandlers()
+        if options.exitWithParent { try Daemon.exitWithParent() }
+
+        if options.listen == .single {
+            let channel = Channel(input: FileDescriptor(rawValue: STDIN_FILENO), output: FileDescriptor(rawValue: STDOUT_FILENO))
+            detachThread { [self] in
+                serve(channel, peer: "stdin")
+                stop.stop(exitStatus: 0)
+            }
+            return finish(waitForStop(stop, listeners: []), cleanup: {})
+        }
+
+        let (listeners, endpoint, cleanup) = try listen()
+        if !options.staysInForeground { try Daemon.detach() }
+        if let pidFile = options.pidFile { try Daemon.writePIDFile(pidFile) }
+        var child: pid_t?
+        if let captive = options.captive {
+            let pid = try captive.spawn(extraEnvironment: CaptiveCommand.environment(for: endpoint, exportName: options.configuration.exportName))
+            child = pid
+            detachThread { stop.stop(exitStatus: CaptiveCommand.wait(for: pid)) }
+        }
+        let status = waitForStop(stop, listeners: listeners)
+        // Stopped by a signal: the captive command goes too, as it cannot outlive its server usefully.
+        if let child, status > 128 { kill(child, SIGTERM) }
+        for listener in listeners { try? listener.close() }
+        return finish(status, cleanup: cleanup)
+    }
+
+    private func finish(_ status: Int32, cleanup: () -> Void) -> Int32 {
+        plugin.shutdown()
+        cleanup()
+        return status
+    }
+
+    private func listen() throws -> ([FileDescriptor], Endpoint, () -> Void) {
+        switch options.listen {
+        case let .unix(path):
+            let fd = try Socket.listenUnix(path: path)
+            return ([fd], .unix(path: path), { unlink(path) })
+        case .privateUnix:
+            let directory = try Daemon.makePrivateDirectory()
+            let path = directory + "/socket"
+            let fd = try Socket.listenUnix(path: path)
+            return ([fd], .unix(path: path), {
+                unlink(path)
+                rmdir(directory)
+            })
+        case let .tcp(host, port):
+            return (try Socket.listenTCP(host: host, port: port), .tcp(host: host, port: port), {})
+        case .single:
+            preconditionFailure("-s has no listener")
+        }
+    }
+
+    /// Accepts clients until the stop pipe wakes; returns the exit status asked for.
+    private func waitForStop(_ stop: StopSignal, listeners: [FileDescriptor]) -> Int32 {
+        var polled = ([stop.readDescriptor] + listeners).map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
+        while true {
+            guard poll(&polled, nfds_t(polled.count), -1) > 0 else { continue }
+            if polled[0].revents != 0 {
+                var byte: UInt8 = 0
+                _ = read(stop.readDescriptor.rawValue, &byte, 1)
+                return stop.exitStatus(afterWakeByte: byte)
+            }
+            for (index, listener) in listeners.enumerated() where polled[index + 1].revents != 0 {
+                accept(from: listener)
+            }
+        }
+    }
+
+    private func accept(from listener: FileDescriptor) {
+        let client: FileDescriptor
+        do { client = try Socket.accept(listener) } catch {
+            logger.error("accept: \(error)")
+            return
+        }
+        detachThread { [self] in
+            serve(Channel(socket: client), peer: "client \(client.rawValue)")
+            try? client.close()
+        }
+    }
+
+    /// One client from greeting to disconnect.
+    private func serve(_ channel: Channel, peer: String) {
+        let logger = self.logger
+        var negotiation = Negotiation(channel: channel, plugin: plugin, configuration: options.configuration, logger: logger)
+        do {
+            switch try negotiation.run() {
+            case let .transmission(session):
+                defer { plugin.closeConnection() }
+                try Transmission(channel: channel, plugin: plugin, session: session, configuration: options.configuration, logger: logger).run()
+            case let .closed(ending):
+                logger.log(level: ending == .clientAborted ? .debug : .error, "\(peer): \(ending)")
+            default:
+                preconditionFailure("negotiation ends in transmission or closed")
+            }
+        } catch is ConnectionClosed {
+            logger.debug("\(peer) disconnected")
+        } catch {
+            logger.error("\(peer): \(error)")
+        }
+    }
+}

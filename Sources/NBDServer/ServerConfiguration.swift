@@ -1,0 +1,20 @@
+import NBDProtocol
+
+/// How the server talks to clients; fixed at start-up.
+public struct ServerConfiguration: Sendable {
+    public enum Handshake: Sendable { case newstyle, oldstyle }
+
+    public var handshake: Handshake = .newstyle
+    /// The name LIST reports and `$exportname` carries; clients may ask for any name.
+    public var exportName: String = ""
+    /// One debug line per request.
+    public var verbose = false
+    /// A WRITE whose payload exceeds the advertised maximum is read and dropped
+    /// up to this many bytes and answered with an error; a longer one closes
+    /// the connection, so a lying length cannot keep the server busy for long.
+    public var maximumDiscardedPayload: UInt64 = 128 * 1024 * 1024
+    /// Options a client may send before it must pick an export.
+    public var maximumOptions = 64
+
+    public init() {}
+}

@@ -1,0 +1,54 @@
+import NBDProtocol
+
+/// The checks the server makes before a request reaches the plugin, in the
+/// order the spec implies: what the command is, its flags, its length and range.
+enum RequestValidation {
+    /// Flags each command accepts; anything else is EINVAL.
+    static func allowedFlags(for command: Command, session: Session) -> CommandFlags? {
+        switch command {
+        case .read: session.structuredReplies ? [.dontFragment] : []
+        case .write: [.fua]
+        case .writeZeroes: [.fua, .noHole, .fastZero]
+        case .flush, .cache, .disconnect: []
+        case .blockStatus: [.requestOne]
+        default: nil
+        }
+    }
+
+    /// The error to answer `header` with, or nil when the plugin may serve it.
+    static func check(_ header: RequestHeader, export: ExportDescription, session: Session) -> PluginError? {
+        let command = header.command
+        guard let allowed = allowedFlags(for: command, session: session) else {
+            return PluginError(.invalid, "unknown command \(command.rawValue)")
+        }
+        guard header.flags.isSubset(of: allowed) else {
+            return PluginError(.invalid, "invalid flags 0x\(String(header.flags.rawValue, radix: 16)) for \(command)")
+        }
+        if command == .blockStatus && session.baseAllocationContext == nil {
+            return PluginError(.invalid, "block status without a negotiated metadata context")
+        }
+        let writes = command == .write || command == .writeZeroes
+        if writes && export.isReadOnly {
+            return PluginError(.permissionDenied, "\(command) on a read-only export")
+        }
+        if command == .flush {
+            return header.offset == 0 && header.length == 0 ? nil : PluginError(.invalid, "flush with an offset or length")
+        }
+        if header.length == 0 {
+            return PluginError(.invalid, "\(command) of zero length")
+        }
+        if (command == .read || command == .write) && header.length > export.blockSizes.maximum {
+            return PluginError(.invalid, "\(command) of \(header.length) bytes exceeds the maximum of \(export.blockSizes.maximum)")
+        }
+        let (end, overflow) = header.offset.addingReportingOverflow(UInt64(header.length))
+        if overflow || end > export.size {
+            return writes
+                ? PluginError(.noSpace, "\(command) beyond the end of the export (offset \(header.offset), length \(header.length), size \(export.size))")
+                : PluginError(.invalid, "\(command) beyond the end of the export (offset \(header.offset), length \(header.length), size \(export.size))")
+        }
+        if command == .writeZeroes && header.flags.contains(.fastZero) {
+            return PluginError(.notSupported, "fast zeroing is not supported")
+        }
+        return nil
+    }
+}

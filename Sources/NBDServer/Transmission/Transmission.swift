@@ -1,0 +1,114 @@
+import Logging
+import NBDProtocol
+
+/// The transmission phase of one connection: requests are served one at a time,
+/// in the order they arrive, which is what a stream needs.
+struct Transmission {
+    let channel: Channel
+    let plugin: any NBDPlugin
+    let session: Session
+    let configuration: ServerConfiguration
+    let logger: Logger
+    private let replies: ReplyWriter
+    /// One buffer for the connection's life, as large as the largest request.
+    private let buffer: UnsafeMutableRawBufferPointer
+
+    init(channel: Channel, plugin: any NBDPlugin, session: Session, configuration: ServerConfiguration, logger: Logger) {
+        self.channel = channel
+        self.plugin = plugin
+        self.session = session
+        self.configuration = configuration
+        self.logger = logger
+        replies = ReplyWriter(channel: channel, structured: session.structuredReplies)
+        buffer = .allocate(byteCount: Int(plugin.export.blockSizes.maximum), alignment: 4096)
+    }
+
+    /// Serves until the client disconnects; the caller releases the buffer.
+    func run() throws {
+        defer { buffer.deallocate() }
+        while true {
+            let header: RequestHeader
+            do { header = try RequestHeader.decode(channel.readBytes(NBDLimits.requestHeaderLength)) } catch let error as DecodeError {
+                logger.error("closing the connection: request \(error)")
+                return
+            }
+            if header.command == .disconnect {
+                logger.debug("client sent NBD_CMD_DISC")
+                return
+            }
+            guard try serve(header) else { return }
+        }
+    }
+
+    /// Serves one request; false when the connection must close.
+    private func serve(_ header: RequestHeader) throws -> Bool {
+        if let refusal = RequestValidation.check(header, export: plugin.export, session: session) {
+            if header.hasPayload {
+                guard UInt64(header.length) <= configuration.maximumDiscardedPayload else {
+                    logger.error("closing the connection: \(refusal.message), past the \(configuration.maximumDiscardedPayload)-byte bound for skipping a payload")
+                    return false
+                }
+                try channel.discard(UInt64(header.length), scratch: buffer)
+            }
+            log(header, refusal)
+            try replies.failure(cookie: header.cookie, refusal)
+            return true
+        }
+        let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(header.length)])
+        if header.hasPayload { try channel.readExactly(into: data) }
+        let outcome: Outcome
+        do { outcome = try dispatch(header, data) } catch {
+            log(header, error)
+            try replies.failure(cookie: header.cookie, error)
+            return true
+        }
+        log(header, nil)
+        switch outcome {
+        case .done: try replies.success(cookie: header.cookie)
+        case .data: try replies.data(cookie: header.cookie, offset: header.offset, UnsafeRawBufferPointer(data))
+        case let .extents(extents):
+            try replies.blockStatus(cookie: header.cookie, contextID: session.baseAllocationContext ?? 0, extents: extents)
+        }
+        return true
+    }
+
+    /// What a request that the plugin served sends back.
+    private enum Outcome {
+        case done
+        case data
+        case extents([Extent])
+    }
+
+    private func dispatch(_ header: RequestHeader, _ data: UnsafeMutableRawBufferPointer) throws(PluginError) -> Outcome {
+        let fua = header.flags.contains(.fua)
+        switch header.command {
+        case .read:
+            try plugin.read(into: data, offset: header.offset)
+            return .data
+        case .write:
+            try plugin.write(UnsafeRawBufferPointer(data), offset: header.offset, fua: fua)
+        case .writeZeroes:
+            try plugin.writeZeroes(length: header.length, offset: header.offset, fua: fua)
+        case .flush:
+            try plugin.flush()
+        case .cache:
+            try plugin.cache(length: header.length, offset: header.offset)
+        case .blockStatus:
+            let extents = try plugin.extents(length: header.length, offset: header.offset)
+            return .extents(header.flags.contains(.requestOne) ? Array(extents.prefix(1)) : extents)
+        default:
+            preconditionFailure("validation admits only known commands")
+        }
+        return .done
+    }
+
+    private func log(_ header: RequestHeader, _ error: PluginError?) {
+        if let error {
+            // Clients probe FAST_ZERO routinely; its refusal is not a fault.
+            let level: Logger.Level = error.error == .notSupported ? .debug : .error
+            logger.log(level: level, "\(header.command) offset=\(header.offset) length=\(header.length): \(error)")
+        } else if configuration.verbose {
+            logger.debug("\(header.command) cookie=\(header.cookie) offset=\(header.offset) length=\(header.length) flags=0x\(String(header.flags.rawValue, radix: 16)): ok")
+        }
+    }
+}

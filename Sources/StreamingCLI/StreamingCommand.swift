@@ -1,0 +1,119 @@
+import ArgumentParser
+import Logging
+import NBDServer
+import StreamingPlugin
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// nbdkit's command line, with the streaming plugin built in: existing
+/// `nbdkit streaming ...` invocations work with `nbd-streaming ...`.
+struct StreamingCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "nbd-streaming",
+        abstract: "An NBD server whose export is a stream to or from a pipe or socket.",
+        discussion: """
+            Parameters:
+              write=PATH   client writes come out of PATH (a FIFO, created if missing,
+                           a Unix-domain socket to connect to, or a file)
+              read=PATH    PATH feeds client reads; the export is read-only
+              size=SIZE    export size: bytes or a suffix k M G T P E (powers of 1024),
+                           b (bytes), s (512-byte sectors); default 2^63 - 2^30
+            """,
+        version: version
+    )
+
+    @Option(name: [.customShort("U"), .customLong("unix")], help: "Listen on a Unix socket at PATH; '-' makes a private one.")
+    var unixSocket: String?
+
+    @Option(name: [.customShort("p"), .customLong("port")], help: "Listen on TCP PORT (default 10809).")
+    var port: UInt16?
+
+    @Option(name: [.customShort("i"), .customLong("ipaddr")], help: "Listen on this address only.")
+    var ipAddress: String?
+
+    @Flag(name: [.customShort("s"), .customLong("single")], help: "Serve one client on standard input and output.")
+    var single = false
+
+    @Option(name: .customLong("run"), parsing: .unconditional,
+            help: "Run CMD in a shell with $nbd, $uri, $unixsocket, $port and $exportname set; exit with its status.")
+    var runCommand: String?
+
+    @Flag(name: [.customShort("f"), .customLong("foreground")], help: "Do not fork into the background.")
+    var foreground = false
+
+    @Flag(name: .customLong("exit-with-parent"), help: "Exit when the parent process exits.")
+    var exitWithParent = false
+
+    @Option(name: [.customShort("P"), .customLong("pidfile")], help: "Write the server's process id to PIDFILE.")
+    var pidFile: String?
+
+    @Option(name: [.customShort("e"), .customLong("exportname")], help: "The export name to advertise.")
+    var exportName = ""
+
+    @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Log a debug line per request.")
+    var verbose = false
+
+    @Flag(name: [.customShort("r"), .customLong("readonly")], help: "Refused: a stream's direction comes from read= or write=.")
+    var readOnly = false
+
+    @Flag(name: [.customShort("o"), .customLong("oldstyle")], help: "Use the oldstyle handshake.")
+    var oldstyle = false
+
+    @Flag(name: [.customShort("n"), .customLong("newstyle")], help: "Use the fixed newstyle handshake (the default).")
+    var newstyle = false
+
+    @Flag(name: .customLong("dump-plugin"), help: "Print the plugin's properties and exit.")
+    var dumpPlugin = false
+
+    @Argument(help: "write=PATH | read=PATH, and size=SIZE")
+    var parameters: [String] = []
+
+    func validate() throws {
+        if oldstyle && newstyle { throw ValidationError("-o and -n are mutually exclusive") }
+        let listeners = [unixSocket != nil, port != nil || ipAddress != nil, single].filter { $0 }.count
+        if listeners > 1 { throw ValidationError("choose one of -U, -p/-i and -s") }
+        if single && runCommand != nil { throw ValidationError("-s and --run are mutually exclusive") }
+    }
+
+    var listenMode: ListenMode {
+        if single { return .single }
+        if let unixSocket { return unixSocket == "-" ? .privateUnix : .unix(path: unixSocket) }
+        return .tcp(host: ipAddress, port: port ?? 10809)
+    }
+
+    func serverOptions() -> ServerOptions {
+        var options = ServerOptions()
+        options.listen = listenMode
+        options.foreground = foreground
+        options.pidFile = pidFile.map { StreamingConfiguration.absolute($0, in: currentDirectory()) }
+        options.exitWithParent = exitWithParent
+        options.captive = runCommand.map(CaptiveCommand.init)
+        options.configuration.handshake = oldstyle ? .oldstyle : .newstyle
+        options.configuration.exportName = exportName
+        options.configuration.verbose = verbose
+        return options
+    }
+
+    static let dumpedProperties = """
+        name=streaming
+        version=\(version)
+        api_version=2
+        thread_model=serialize_all_requests
+        has_pread=1
+        has_pwrite=1
+        has_zero=1
+        has_flush=1
+        has_cache=1
+        has_extents=1
+        """
+}
+
+func currentDirectory() -> String {
+    guard let path = getcwd(nil, 0) else { return "/" }
+    defer { free(path) }
+    return String(cString: path)
+}

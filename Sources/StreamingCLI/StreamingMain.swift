@@ -1,0 +1,45 @@
+import ArgumentParser
+import Logging
+import NBDServer
+import StreamingPlugin
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The executables' one entry point. `decorate` lets a test-only build wrap
+/// the plugin; the real server passes it through.
+public enum StreamingMain {
+    public static func run(decorate: (any NBDPlugin) -> any NBDPlugin = { $0 }) -> Never {
+        let command: StreamingCommand
+        do {
+            command = try StreamingCommand.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            let exitCode = StreamingCommand.exitCode(for: error)
+            guard exitCode != .success else { StreamingCommand.exit(withError: error) }
+            // nbdkit exits 1 on every usage error; scripts test for that.
+            fail(StreamingCommand.fullMessage(for: error) + "\nTry 'nbd-streaming --help'.")
+        }
+        if command.dumpPlugin {
+            print("path=\(CommandLine.arguments[0])\n" + StreamingCommand.dumpedProperties)
+            exit(0)
+        }
+        if command.readOnly { fail("you cannot use the -r option with the streaming plugin") }
+
+        let logger = Logger(label: "nbd-streaming") { label in
+            StandardErrorLogHandler(label: label, logLevel: command.verbose ? .debug : .notice)
+        }
+        do {
+            let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
+            let plugin = decorate(try StreamingPlugin(configuration: configuration, logger: logger))
+            exit(try Server(plugin: plugin, options: command.serverOptions(), logger: logger).run())
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        writeToStandardError("nbd-streaming: error: \(message)\n")
+        exit(1)
+    }
+}

@@ -1,0 +1,3 @@
+import StreamingCLI
+
+StreamingMain.run()
