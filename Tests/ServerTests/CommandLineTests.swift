@@ -1,0 +1,92 @@
+import Foundation
+import NBDClient
+import Testing
+
+/// nbdkit's command line: the same parameters, errors and exit statuses.
+@Suite struct CommandLineTests {
+    func nbdStreaming(_ arguments: [String]) throws -> CommandResult {
+        try run(ServerProcess.binary, arguments, seconds: 30)
+    }
+
+    @Test(arguments: [
+        (["read=a", "write=b"], "exactly one of read= or write="),
+        (["size=1M"], "you must supply either read=<PIPE> or write=<PIPE>"),
+        (["write=a", "colour=blue"], "unknown parameter 'colour'"),
+        (["write=a", "size=12Q"], "unknown suffix 'Q'"),
+        (["write=a", "size=-1"], "size cannot be negative"),
+        (["write=a", "size=lots"], "not a number"),
+        (["write=a", "size=99999999999E"], "too large"),
+        (["-r", "write=a"], "you cannot use the -r option with the streaming plugin"),
+        (["--no-such-option", "write=a"], "Unknown option '--no-such-option'"),
+    ])
+    func badParametersFailWithOneClearLine(arguments: [String], message: String) throws {
+        let result = try nbdStreaming(["-f", "-U", "/nonexistent/sock"] + arguments)
+        #expect(result.status == 1)
+        #expect(result.output.contains(message))
+        #expect(result.output.hasPrefix("nbd-streaming: error: "))
+    }
+
+    @Test func helpVersionAndDumpPluginExitZero() throws {
+        let help = try nbdStreaming(["--help"])
+        #expect(help.status == 0 && help.output.contains("write=PATH") && help.output.contains("--run"))
+        let version = try nbdStreaming(["--version"])
+        #expect(version.status == 0 && version.output.contains("0."))
+        let dump = try nbdStreaming(["--dump-plugin"])
+        #expect(dump.status == 0 && dump.output.contains("name=streaming\n") && dump.output.contains("thread_model=serialize_all_requests"))
+    }
+
+    @Test func captiveRunSeesTheVariablesAndItsStatusIsTheServers() throws {
+        let directory = try TestDirectory()
+        let result = try run(ServerProcess.binary, [
+            "-U", "-", "-e", "disk", "write=\(directory.file("pipe"))",
+            "--run", "echo \"nbd=$nbd uri=$uri sock=$unixsocket name=$exportname\"; exit 7",
+        ])
+        #expect(result.status == 7)
+        #expect(result.output.contains("name=disk"))
+        #expect(result.output.contains("nbd=nbd+unix:///disk?socket=/"))
+        #expect(result.output.contains("uri=nbd+unix:///disk?socket=/"))
+        // The private socket directory is gone once the server stops.
+        let socket = result.output.components(separatedBy: "sock=")[1].components(separatedBy: " ")[0]
+        #expect(!FileManager.default.fileExists(atPath: socket))
+        #expect(!FileManager.default.fileExists(atPath: (socket as NSString).deletingLastPathComponent))
+    }
+
+    @Test func optionsMayFollowTheParametersAndPathsBecomeAbsolute() throws {
+        let directory = try TestDirectory()
+        // The shell changes directory, then becomes the server.
+        let result = try run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory.path, ServerProcess.binary,
+                                         "write=pipe", "size=1k", "-U", "-", "--run", "nbdinfo --json \"$uri\""])
+        #expect(result.status == 0)
+        #expect(result.output.contains("\"export-size\": 1024"))
+        #expect(result.output.contains("streaming to \(directory.path)/pipe"))
+    }
+
+    @Test func forksIntoTheBackgroundWithoutForeground() throws {
+        let directory = try TestDirectory()
+        let pidFile = directory.file("pid"), socket = directory.file("sock")
+        let result = try run(ServerProcess.binary, ["-U", socket, "-P", pidFile, "write=\(directory.file("pipe"))"])
+        #expect(result.status == 0)
+        try waitUntil("the daemon's PID file") { FileManager.default.fileExists(atPath: pidFile) }
+        let pid = pid_t(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        defer { kill(pid, SIGKILL) }
+        #expect(kill(pid, 0) == 0)
+        #expect(FileManager.default.fileExists(atPath: socket))
+        kill(pid, SIGTERM)
+        try waitUntil("the daemon to exit") { kill(pid, 0) != 0 }
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+
+    @Test func singleServesOneClientOnStandardInputAndOutput() throws {
+        let directory = try TestDirectory()
+        let pipe = try directory.makeFIFO("pipe")
+        let reader = try PipeReader(path: pipe)
+        // libnbd starts the command and speaks NBD over its stdin and stdout.
+        let connection = try NBDConnection()
+        try connection.connect(.command([ServerProcess.binary, "-s", "write=\(pipe)", "size=4"]))
+        #expect(try connection.exportSize() == 4)
+        try connection.pwrite([5, 6, 7, 8], offset: 0)
+        // The server exits when its one client leaves, and the reader sees the end.
+        try connection.shutdown()
+        #expect(try reader.contents() == [5, 6, 7, 8])
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import NBDProtocol
+
+/// A client on a bare socket for what libnbd will not send: lying lengths,
+/// unknown options, oversized payloads.
+final class RawClient {
+    private let fd: Int32
+
+    init(socket path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard status == 0 else { throw TestFailure("connect \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw TestFailure("send: \(String(cString: strerror(errno)))") }
+            offset += count
+        }
+    }
+
+    /// Reads exactly `count` bytes; the receive timeout bounds the wait.
+    func receive(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let got = bytes[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard got > 0 else { throw TestFailure("recv: \(got == 0 ? "closed" : String(cString: strerror(errno)))") }
+            offset += got
+        }
+        return bytes
+    }
+
+    /// Fixed newstyle greeting with NO_ZEROES.
+    func greet() throws {
+        let greeting = try receive(18)
+        guard greeting == Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]) else { throw TestFailure("unexpected greeting \(greeting)") }
+        var flags = ByteWriter()
+        flags.write(ClientFlags([.fixedNewstyle, .noZeroes]).rawValue)
+        try send(flags.bytes)
+    }
+
+    func receiveOptionReply() throws -> OptionReply {
+        let header = try OptionReply.decodeHeader(receive(OptionReply.headerLength))
+        return OptionReply(option: header.option, type: header.type, payload: try receive(Int(header.length)))
+    }
+
+    /// Greets and sends NBD_OPT_GO for the default export, reading replies up to ACK.
+    func negotiateGo() throws {
+        try greet()
+        let payload = InfoRequest(exportName: "", requests: []).encode()
+        try send(OptionHeader(code: .go, length: UInt32(payload.count)).encode() + payload)
+        while try receiveOptionReply().type != .ack {}
+    }
+
+    /// True once the server has closed the connection (reads end), within `seconds`.
+    func receiveUntilClosed(seconds: Int) throws -> Bool {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = recv(fd, &scratch, scratch.count, 0)
+            if got == 0 { return true }
+            if got < 0 { return errno == ECONNRESET }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Starts `executable` with `arguments`, its output (both streams) to `output`.
+func spawn(_ executable: String, _ arguments: [String], output: String, environment: [String: String] = [:]) throws -> pid_t {
+    var files = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&files)
+    defer { posix_spawn_file_actions_destroy(&files) }
+    posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&files, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&files, 1, 2)
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let argv = ([executable] + arguments).map { $0.withCString { strdup($0) } } + [nil]
+    let envp = variables.map { "\($0.key)=\($0.value)".withCString { strdup($0) } } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid = pid_t()
+    let error = posix_spawnp(&pid, executable, &files, nil, argv, envp)
+    guard error == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(error)))") }
+    return pid
+}
+
+/// The exit status (128 + signal when killed), or nil if still running.
+func reap(_ pid: pid_t, blocking: Bool) -> Int32? {
+    var status: Int32 = 0
+    guard waitpid(pid, &status, blocking ? 0 : WNOHANG) == pid else { return nil }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
+/// The result of a command run to completion.
+struct CommandResult {
+    let status: Int32
+    let output: String
+}
+
+/// Runs a command to its end, killed after `seconds`; a missing tool fails the test.
+func run(_ executable: String, _ arguments: [String], seconds: Double = 60, environment: [String: String] = [:]) throws -> CommandResult {
+    let directory = try TestDirectory()
+    let output = directory.file("output")
+    let pid = try spawn(executable, arguments, output: output, environment: environment)
+    var status: Int32?
+    do {
+        try waitUntil("\(executable) to finish", seconds: seconds) {
+            status = reap(pid, blocking: false)
+            return status != nil
+        }
+    } catch {
+        kill(pid, SIGKILL)
+        _ = reap(pid, blocking: true)
+        throw error
+    }
+    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    guard status != 127 else { throw TestFailure("\(executable) is not installed: \(text)") }
+    return CommandResult(status: status!, output: text)
+}
