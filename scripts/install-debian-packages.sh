@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build, the tests and the examples use.
+# The Swift 6 toolchain itself is not a Debian package; it must be on PATH.
+set -euo pipefail
+packages=(
+  libnbd-dev    # libnbd headers for the tests' and the harness's client
+  libnbd-bin    # nbdcopy, nbdinfo
+  nbdkit        # peer servers (null, memory) for the harness and the benchmark
+  qemu-utils    # qemu-img
+  libxml2-utils # xmllint, to validate JUnit reports against the XSD
+)
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+$sudo apt-get update
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
