@@ -7,10 +7,12 @@ import StreamingPlugin
 import Glibc
 #endif
 
-/// The executables' one entry point. `decorate` lets a test-only build wrap
-/// the plugin; the real server passes it through.
+/// The executables' one entry point. The test-only faulty build wraps the
+/// plugin and injects server faults through the two hooks; the real server
+/// passes everything through.
 public enum StreamingMain {
-    public static func run(decorate: (any NBDPlugin) -> any NBDPlugin = { $0 }) -> Never {
+    public static func run(decorate: (any NBDPlugin) -> any NBDPlugin = { $0 },
+                           injectedFaults: InjectedServerFaults = []) -> Never {
         let command: StreamingCommand
         do {
             command = try StreamingCommand.parse(Array(CommandLine.arguments.dropFirst()))
@@ -32,7 +34,9 @@ public enum StreamingMain {
         do {
             let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
             let plugin = decorate(try StreamingPlugin(configuration: configuration, logger: logger))
-            exit(try Server(plugin: plugin, options: command.serverOptions(), logger: logger).run())
+            var options = command.serverOptions()
+            options.configuration.injectedFaults = injectedFaults
+            exit(try Server(plugin: plugin, options: options, logger: logger).run())
         } catch {
             fail("\(error)")
         }

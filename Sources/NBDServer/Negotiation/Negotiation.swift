@@ -107,7 +107,11 @@ struct Negotiation {
             if let session = try infoOrGo(header.code, payload) { return .transmission(session) }
         case .structuredReply: try emptyOption(header.code, payload) { try structuredReply() }
         case .listMetaContext, .setMetaContext: try metaContext(header.code, payload)
-        default: try reply(.error(header.code, .errUnsupported, message: "\(header.code) is not supported"))
+        default:
+            if configuration.injectedFaults.contains(.disconnectOnUnknownOption) {
+                return .closed(.protocolError("injected fault: hanging up on \(header.code)"))
+            }
+            try reply(.error(header.code, .errUnsupported, message: "\(header.code) is not supported"))
         }
         return .receiveOption(count: count + 1)
     }

@@ -1,0 +1,110 @@
+import NBDProtocol
+import NBDServer
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The faults a broken streaming server might have, each one a way the
+/// conformance gate must fail. Chosen by the NBD_FAULT environment variable.
+enum Fault: String, CaseIterable {
+    /// The first write loses its last byte.
+    case dropByte = "drop-byte"
+    /// Forward gaps are skipped instead of zero-filled.
+    case skipZeroFill = "skip-zero-fill"
+    /// Backward writes succeed silently (and are dropped).
+    case acceptBackwardWrite = "accept-backward-write"
+    /// A backward write fails, but the stream carries on as if nothing happened.
+    case forgetErrorState = "forget-error-state"
+    /// The export is advertised one byte larger than the stream accepts.
+    case lieAboutSize = "lie-about-size"
+    /// Unknown options are answered by hanging up (a server fault, not a plugin one).
+    case disconnectOnUnknownOption = "disconnect-on-unknown-option"
+    /// FLUSH never returns.
+    case neverAnswerFlush = "never-answer-flush"
+}
+
+/// Wraps the real plugin and misbehaves in one chosen way; everything else
+/// passes through. It keeps its own view of the client's offsets so that the
+/// real plugin underneath still sees a stream it accepts.
+final class FaultyPlugin: NBDPlugin {
+    private let inner: any NBDPlugin
+    private let fault: Fault
+    private let state = Mutex(State())
+
+    private struct State {
+        /// End of what the client has written, in its own offsets.
+        var clientHighwater: UInt64 = 0
+        /// Bytes of client offset the inner stream never saw (skipped gaps).
+        var skipped: UInt64 = 0
+        var droppedByte = false
+    }
+
+    init(wrapping inner: any NBDPlugin, fault: Fault) {
+        self.inner = inner
+        self.fault = fault
+    }
+
+    var export: ExportDescription {
+        var export = inner.export
+        if fault == .lieAboutSize { export.size += 1 }
+        return export
+    }
+
+    func openConnection() throws(PluginError) { try inner.openConnection() }
+    func closeConnection() { inner.closeConnection() }
+    func cache(length: UInt32, offset: UInt64) throws(PluginError) { try inner.cache(length: length, offset: offset) }
+    func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent] { try inner.extents(length: length, offset: offset) }
+    func shutdown() { inner.shutdown() }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(PluginError) {
+        try inner.read(into: buffer, offset: try innerOffset(offset, length: UInt64(buffer.count)))
+    }
+
+    func write(_ data: UnsafeRawBufferPointer, offset: UInt64, fua: Bool) throws(PluginError) {
+        guard let target = try writeTarget(offset, length: UInt64(data.count)) else { return }
+        let dropLast = fault == .dropByte && state.withLock { state in
+            defer { state.droppedByte = true }
+            return !state.droppedByte && data.count > 1
+        }
+        try inner.write(dropLast ? UnsafeRawBufferPointer(rebasing: data.dropLast()) : data, offset: target, fua: fua)
+    }
+
+    func writeZeroes(length: UInt32, offset: UInt64, fua: Bool) throws(PluginError) {
+        guard let target = try writeTarget(offset, length: UInt64(length)) else { return }
+        try inner.writeZeroes(length: length, offset: target, fua: fua)
+    }
+
+    func flush() throws(PluginError) {
+        if fault == .neverAnswerFlush {
+            while true { pause() }
+        }
+        try inner.flush()
+    }
+
+    /// Where a write lands in the inner stream, or nil when the fault swallows it.
+    private func writeTarget(_ offset: UInt64, length: UInt64) throws(PluginError) -> UInt64? {
+        try state.withLock { state throws(PluginError) -> UInt64? in
+            if offset < state.clientHighwater {
+                switch fault {
+                case .acceptBackwardWrite: return nil
+                case .forgetErrorState: throw PluginError(.io, "injected fault: backward write refused, error state forgotten")
+                default: break
+                }
+            }
+            if fault == .skipZeroFill && offset > state.clientHighwater {
+                state.skipped += offset - state.clientHighwater
+            }
+            state.clientHighwater = max(state.clientHighwater, offset + length)
+            return offset - min(offset, state.skipped)
+        }
+    }
+
+    private func innerOffset(_ offset: UInt64, length: UInt64) throws(PluginError) -> UInt64 {
+        if fault == .lieAboutSize && offset + length > inner.export.size {
+            throw PluginError(.noSpace, "injected fault: beyond the real size")
+        }
+        return state.withLock { offset - min(offset, $0.skipped) }
+    }
+}
