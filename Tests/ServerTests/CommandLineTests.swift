@@ -72,7 +72,7 @@ import Testing
         #expect(kill(pid, 0) == 0)
         #expect(FileManager.default.fileExists(atPath: socket))
         kill(pid, SIGTERM)
-        try waitUntil("the daemon to exit") { kill(pid, 0) != 0 }
+        try waitUntil("the daemon to exit") { !isRunning(pid) }
         #expect(!FileManager.default.fileExists(atPath: socket))
     }
 
@@ -89,4 +89,78 @@ import Testing
         try connection.shutdown()
         #expect(try reader.contents() == [5, 6, 7, 8])
     }
+}
+
+/// Listening and process options that scripts rely on.
+@Suite struct ProcessOptionTests {
+    @Test func listensOnTCPAtTheGivenAddressAndPort() throws {
+        let directory = try TestDirectory()
+        let port = try freeLoopbackPort()
+        let pidFile = directory.file("pid")
+        let pid = try spawn(ServerProcess.binary, ["-f", "-i", "127.0.0.1", "-p", "\(port)", "-P", pidFile,
+                                                   "write=\(directory.file("pipe"))", "size=1M"], output: directory.file("log"))
+        defer {
+            kill(pid, SIGKILL)
+            _ = reap(pid, blocking: true)
+        }
+        try waitUntil("the PID file") { FileManager.default.fileExists(atPath: pidFile) }
+        let connection = try NBDConnection()
+        try connection.connect(.tcp(host: "127.0.0.1", port: "\(port)"))
+        #expect(try connection.exportSize() == 1 << 20)
+    }
+
+    @Test func exitsWithItsParent() throws {
+        let directory = try TestDirectory()
+        let socket = directory.file("sock"), pidFile = directory.file("pid")
+        // A shell starts the server, then is killed; the server must follow it.
+        let shell = try spawn("/bin/sh", ["-c", "\"$0\" --exit-with-parent -U \"$1\" -P \"$2\" write=\"$3\" & wait",
+                                          ServerProcess.binary, socket, pidFile, directory.file("pipe")],
+                              output: directory.file("log"))
+        try waitUntil("the PID file") { FileManager.default.fileExists(atPath: pidFile) }
+        let server = pid_t(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        defer { kill(server, SIGKILL) }
+        kill(shell, SIGKILL)
+        _ = reap(shell, blocking: true)
+        try waitUntil("the server to exit with its parent") { !isRunning(server) }
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+
+    @Test func verboseLogsOneLinePerRequest() throws {
+        let directory = try TestDirectory()
+        let pipe = try directory.makeFIFO("pipe")
+        let reader = try PipeReader(path: pipe)
+        let server = try ServerProcess(["-v", "write=\(pipe)"], in: directory)
+        let connection = try server.connect()
+        try connection.pwrite([1, 2], offset: 0)
+        try connection.pwrite([3], offset: 2)
+        try connection.flush()
+        try connection.shutdown()
+        server.stop()
+        #expect(try reader.contents() == [1, 2, 3])
+        let requests = server.log.split(separator: "\n").filter { $0.contains("cookie=") }
+        #expect(requests.count == 3)
+        #expect(requests.first?.contains("write") == true && requests.first?.contains("offset=0 length=2") == true)
+    }
+}
+
+/// A port nobody listens on now; the kernel picks it.
+func freeLoopbackPort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("cannot find a free port") }
+    return UInt16(bigEndian: address.sin_port)
+}
+
+/// Whether `pid` still runs: a zombie waiting for a reaper that is not us counts as gone.
+func isRunning(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
 }
