@@ -5,15 +5,12 @@ import Testing
 
 /// Protocol behaviour seen through libnbd: advertised flags, bounds, limits.
 @Suite struct ProtocolTests {
-    let directory: TestDirectory
-    let pipe: String
-    let reader: PipeReader
+    let fixture: DrainedPipe
+    init() throws { fixture = try DrainedPipe() }
 
-    init() throws {
-        directory = try TestDirectory()
-        pipe = try directory.makeFIFO("pipe")
-        reader = try PipeReader(path: pipe)
-    }
+    var directory: TestDirectory { fixture.directory }
+    var pipe: String { fixture.path }
+    var reader: PipeReader { fixture.reader }
 
     @Test func handshakeAdvertisesTheExport() throws {
         let server = try ServerProcess(["write=\(pipe)"], in: directory)

@@ -5,15 +5,12 @@ import Testing
 /// Write mode: what the client writes comes out of the pipe, in order, and
 /// anything that would reorder the stream fails for good.
 @Suite struct WriteModeTests {
-    let directory: TestDirectory
-    let pipe: String
-    let reader: PipeReader
+    let fixture: DrainedPipe
+    init() throws { fixture = try DrainedPipe() }
 
-    init() throws {
-        directory = try TestDirectory()
-        pipe = try directory.makeFIFO("pipe")
-        reader = try PipeReader(path: pipe)
-    }
+    var directory: TestDirectory { fixture.directory }
+    var pipe: String { fixture.path }
+    var reader: PipeReader { fixture.reader }
 
     func startServer(_ extra: [String] = []) throws -> ServerProcess {
         try ServerProcess(["write=\(pipe)"] + extra, in: directory)

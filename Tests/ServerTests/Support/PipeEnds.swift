@@ -90,3 +90,17 @@ final class IdlePipeReader {
         fd = -1
     }
 }
+
+/// A test directory with a FIFO that a `PipeReader` already drains: the usual
+/// set-up of a write-mode test.
+struct DrainedPipe {
+    let directory: TestDirectory
+    let path: String
+    let reader: PipeReader
+
+    init() throws {
+        directory = try TestDirectory()
+        path = try directory.makeFIFO("pipe")
+        reader = try PipeReader(path: path)
+    }
+}
