@@ -1,5 +1,6 @@
 import Logging
 import NBDProtocol
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -13,6 +14,8 @@ public struct ServerOptions: Sendable {
     public var pidFile: String?
     public var exitWithParent = false
     public var captive: CaptiveCommand?
+    /// Permissions of a Unix socket the server creates.
+    public var socketMode: mode_t = 0o600
     public var configuration = ServerConfiguration()
 
     public init() {}
@@ -25,10 +28,11 @@ public struct ServerOptions: Sendable {
 
 /// Listens, hands each client its own thread, and stops on a signal, when the
 /// captive command exits, or when the single `-s` client leaves.
-public struct Server: Sendable {
+public final class Server: Sendable {
     let plugin: any NBDPlugin
     let options: ServerOptions
     let logger: Logger
+    private let connections = Atomic<Int>(0)
 
     public init(plugin: any NBDPlugin, options: ServerOptions, logger: Logger) {
         self.plugin = plugin
@@ -76,12 +80,12 @@ public struct Server: Sendable {
     private func listen() throws -> ([FileDescriptor], Endpoint, () -> Void) {
         switch options.listen {
         case let .unix(path):
-            let fd = try Socket.listenUnix(path: path)
+            let fd = try Socket.listenUnix(path: path, mode: options.socketMode)
             return ([fd], .unix(path: path), { unlink(path) })
         case .privateUnix:
             let directory = try Daemon.makePrivateDirectory()
             let path = directory + "/socket"
-            let fd = try Socket.listenUnix(path: path)
+            let fd = try Socket.listenUnix(path: path, mode: options.socketMode)
             return ([fd], .unix(path: path), {
                 unlink(path)
                 rmdir(directory)
@@ -115,9 +119,17 @@ public struct Server: Sendable {
             logger.error("accept: \(error)")
             return
         }
+        let limit = options.configuration.maximumConnections
+        guard connections.add(1, ordering: .relaxed).newValue <= limit else {
+            connections.subtract(1, ordering: .relaxed)
+            logger.warning("refusing a client: \(limit) connections are already open")
+            try? client.close()
+            return
+        }
         detachThread { [self] in
             serve(Channel(socket: client), peer: "client \(client.rawValue)")
             try? client.close()
+            connections.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -126,8 +138,11 @@ public struct Server: Sendable {
         let logger = self.logger
         var negotiation = Negotiation(channel: channel, plugin: plugin, configuration: options.configuration, logger: logger)
         do {
+            channel.setReadTimeout(seconds: options.configuration.handshakeTimeout)
             switch try negotiation.run() {
             case let .transmission(session):
+                // Between requests a client may rightly stay silent for as long as it likes.
+                channel.setReadTimeout(seconds: 0)
                 defer { plugin.closeConnection() }
                 try Transmission(channel: channel, plugin: plugin, session: session, configuration: options.configuration, logger: logger).run()
             case let .closed(ending):
@@ -137,6 +152,8 @@ public struct Server: Sendable {
             }
         } catch is ConnectionClosed {
             logger.debug("\(peer) disconnected")
+        } catch Errno.resourceTemporarilyUnavailable {
+            logger.error("\(peer): no complete handshake within \(options.configuration.handshakeTimeout) s, dropped")
         } catch {
             logger.error("\(peer): \(error)")
         }

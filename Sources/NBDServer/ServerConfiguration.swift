@@ -15,6 +15,11 @@ public struct ServerConfiguration: Sendable {
     public var maximumDiscardedPayload: UInt64 = 128 * 1024 * 1024
     /// Options a client may send before it must pick an export.
     public var maximumOptions = 64
+    /// A client that has not finished its handshake by then is dropped, so
+    /// connections that say nothing cannot pile up. Zero waits forever.
+    public var handshakeTimeout: Int = 60
+    /// Clients served at once; more are accepted and closed at once.
+    public var maximumConnections: Int = 16
     /// Deliberate protocol violations, set only by the test-only
     /// `nbd-streaming-faulty` so the conformance gate can prove it catches them.
     public var injectedFaults: InjectedServerFaults = []

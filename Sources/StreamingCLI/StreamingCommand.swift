@@ -66,6 +66,15 @@ struct StreamingCommand: ParsableCommand {
     @Flag(name: [.customShort("n"), .customLong("newstyle")], help: "Use the fixed newstyle handshake (the default).")
     var newstyle = false
 
+    @Option(name: .customLong("unix-mode"), help: "Permissions of the -U socket, in octal (default 600: owner only).")
+    var unixMode: String = "600"
+
+    @Option(name: .customLong("handshake-timeout"), help: "Drop clients that have not finished the handshake after SECONDS (0: never).")
+    var handshakeTimeout: Int = ServerConfiguration().handshakeTimeout
+
+    @Option(name: .customLong("max-connections"), help: "Clients served at once; more are refused.")
+    var maximumConnections: Int = ServerConfiguration().maximumConnections
+
     @Flag(name: .customLong("dump-plugin"), help: "Print the plugin's properties and exit.")
     var dumpPlugin = false
 
@@ -77,12 +86,19 @@ struct StreamingCommand: ParsableCommand {
         let listeners = [unixSocket != nil, port != nil || ipAddress != nil, single].filter { $0 }.count
         if listeners > 1 { throw ValidationError("choose one of -U, -p/-i and -s") }
         if single && runCommand != nil { throw ValidationError("-s and --run are mutually exclusive") }
+        if socketMode == nil { throw ValidationError("--unix-mode takes an octal mode such as 600 or 660") }
+        if handshakeTimeout < 0 { throw ValidationError("--handshake-timeout cannot be negative") }
+        if maximumConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
     }
 
     var listenMode: ListenMode {
         if single { return .single }
         if let unixSocket { return unixSocket == "-" ? .privateUnix : .unix(path: unixSocket) }
         return .tcp(host: ipAddress, port: port ?? 10809)
+    }
+
+    var socketMode: mode_t? {
+        mode_t(unixMode, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil }
     }
 
     func serverOptions() -> ServerOptions {
@@ -95,6 +111,9 @@ struct StreamingCommand: ParsableCommand {
         options.configuration.handshake = oldstyle ? .oldstyle : .newstyle
         options.configuration.exportName = exportName
         options.configuration.verbose = verbose
+        options.configuration.handshakeTimeout = handshakeTimeout
+        options.configuration.maximumConnections = maximumConnections
+        options.socketMode = socketMode ?? 0o600
         return options
     }
 

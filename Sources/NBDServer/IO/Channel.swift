@@ -22,6 +22,13 @@ public struct Channel: Sendable {
         self.init(input: socket, output: socket)
     }
 
+    /// Bounds every later read to `seconds` (0: unbounded). It applies only to
+    /// sockets; `-s` serves pipes, which keep their blocking reads.
+    public func setReadTimeout(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        _ = setsockopt(input.rawValue, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Fills `buffer` completely; the peer closing first is `ConnectionClosed`.
     public func readExactly(into buffer: UnsafeMutableRawBufferPointer) throws {
         var filled = 0

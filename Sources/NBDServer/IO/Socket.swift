@@ -13,10 +13,17 @@ public enum Socket {
 
     static var maximumPathLength: Int { MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 }
 
-    /// A stream socket listening at `path`.
-    public static func listenUnix(path: String, backlog: Int32 = 128) throws -> FileDescriptor {
+    /// A stream socket listening at `path`, created with `mode` (owner-only by
+    /// default). A socket file left behind by a server that died is replaced;
+    /// one a live server listens on, or any other file, is an error.
+    public static func listenUnix(path: String, mode: mode_t = 0o600, backlog: Int32 = 128) throws -> FileDescriptor {
+        try removeStaleSocket(at: path)
         let fd = try streamSocket(family: AF_UNIX)
         do {
+            // bind() creates the file; the umask is the only way to set its mode
+            // atomically. Start-up is single-threaded, so changing it is safe.
+            let previous = umask(~mode & 0o777)
+            defer { umask(previous) }
             try withUnixAddress(path) { address, length in
                 _ = try valueOrErrno { bind(fd.rawValue, address, length) }
             }
@@ -25,6 +32,24 @@ public enum Socket {
         } catch {
             try? fd.close()
             throw error
+        }
+    }
+
+    public struct PathInUse: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot listen on \(path): \(reason)" }
+    }
+
+    private static func removeStaleSocket(at path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else { throw PathInUse(path: path, reason: "it exists and is not a socket") }
+        do {
+            try connectUnix(path: path).close()
+            throw PathInUse(path: path, reason: "another server is listening on it")
+        } catch Errno.connectionRefused {
+            unlink(path)
         }
     }
 

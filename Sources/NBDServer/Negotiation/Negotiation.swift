@@ -86,7 +86,8 @@ struct Negotiation {
     private mutating func receiveOption(count: Int) throws -> State {
         guard count < configuration.maximumOptions else { return .closed(.tooManyOptions(configuration.maximumOptions)) }
         let header: OptionHeader
-        do { header = try OptionHeader.decode(channel.readBytes(NBDLimits.optionHeaderLength)) } catch { return .closed(.badOptionMagic) }
+        let bytes = try channel.readBytes(NBDLimits.optionHeaderLength)
+        do { header = try OptionHeader.decode(bytes) } catch { return .closed(.badOptionMagic) }
         logger.debug("option \(header.code) length \(header.length)")
 
         guard header.length <= NBDLimits.maximumOptionLength else {
