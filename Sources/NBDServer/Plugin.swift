@@ -34,8 +34,10 @@ public protocol NBDPlugin: Sendable {
     /// and at most `length` bytes.
     func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent]
 
-    /// The server is stopping: release whoever waits on the plugin's resources.
-    func shutdown()
+    /// The server is stopping: finish what can be finished and release whoever
+    /// waits on the plugin's resources. Returns why the export's content is
+    /// incomplete, if it is, so the server's exit status can say so.
+    func shutdown() -> PluginError?
 }
 
 /// The export's shape, fixed for the server's lifetime.
@@ -44,12 +46,15 @@ public struct ExportDescription: Sendable, Equatable {
     public var isReadOnly: Bool
     public var description: String?
     public var blockSizes: BlockSizeConstraints
+    /// Whether several connections see one consistent export (NBD_FLAG_CAN_MULTI_CONN).
+    public var canMultiConn: Bool
 
-    public init(size: UInt64, isReadOnly: Bool, description: String? = nil, blockSizes: BlockSizeConstraints) {
+    public init(size: UInt64, isReadOnly: Bool, description: String? = nil, blockSizes: BlockSizeConstraints, canMultiConn: Bool = false) {
         self.size = size
         self.isReadOnly = isReadOnly
         self.description = description
         self.blockSizes = blockSizes
+        self.canMultiConn = canMultiConn
     }
 
     /// Transmission flags for this export; the server supports every command it
@@ -57,6 +62,7 @@ public struct ExportDescription: Sendable, Equatable {
     public func transmissionFlags(structuredReplies: Bool) -> TransmissionFlags {
         var flags: TransmissionFlags = [.hasFlags, .sendFlush, .sendFUA, .sendCache]
         if structuredReplies { flags.insert(.sendDF) }
+        if canMultiConn { flags.insert(.canMultiConn) }
         if isReadOnly {
             flags.insert(.readOnly)
         } else {

@@ -71,10 +71,14 @@ public final class Server: Sendable {
         return finish(status, cleanup: cleanup)
     }
 
+    /// A stream left incomplete turns a clean exit into a failure, so a script
+    /// that only checks the status still learns its output is short.
     private func finish(_ status: Int32, cleanup: () -> Void) -> Int32 {
-        plugin.shutdown()
+        let incomplete = plugin.shutdown()
         cleanup()
-        return status
+        guard let incomplete else { return status }
+        logger.error("the stream is incomplete: \(incomplete.message)")
+        return status == 0 ? 1 : status
     }
 
     private func listen() throws -> ([FileDescriptor], Endpoint, () -> Void) {

@@ -66,18 +66,31 @@ final class StreamEndpoint {
         return opened
     }
 
+    /// Opens without blocking, so the wait for the other side can be noticed
+    /// and logged, then waits for it and makes the descriptor blocking again.
     private func openFIFO() throws -> FileDescriptor {
-        let access: FileDescriptor.AccessMode = mode == .write ? .writeOnly : .readOnly
-        do {
-            // Non-blocking first, only to learn whether someone is already there.
-            let fd = try FileDescriptor.open(path, access, options: [.closeOnExec, .nonBlocking])
-            _ = fcntl(fd.rawValue, F_SETFL, fcntl(fd.rawValue, F_GETFL) & ~O_NONBLOCK)
-            return fd
-        } catch Errno.noSuchAddressOrDevice {
-            logger.notice("waiting for a reader to open \(path)")
+        let fd: FileDescriptor
+        switch mode {
+        case .write:
+            do {
+                fd = try FileDescriptor.open(path, .writeOnly, options: [.closeOnExec, .nonBlocking])
+            } catch Errno.noSuchAddressOrDevice {
+                // No reader yet: wait in open(), as `cat > fifo` does.
+                logger.notice("waiting for a reader to open \(path)")
+                return try FileDescriptor.open(path, .writeOnly, options: .closeOnExec)
+            }
+        case .read:
+            // A read end opened without a writer would read end of file at once;
+            // poll() instead reports nothing until a writer has come and written or gone.
+            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
+            var poller = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 0) == 0 {
+                logger.notice("waiting for a writer to open \(path)")
+                while poll(&poller, 1, -1) == -1 && errno == EINTR {}
+            }
         }
-        if mode == .read { logger.debug("waiting for a writer to open \(path)") }
-        return try FileDescriptor.open(path, access, options: .closeOnExec)
+        _ = fcntl(fd.rawValue, F_SETFL, fcntl(fd.rawValue, F_GETFL) & ~O_NONBLOCK)
+        return fd
     }
 
     private func connectSocket() throws -> FileDescriptor {
@@ -96,6 +109,11 @@ final class StreamEndpoint {
         } catch {
             throw Failure(description: "write to \(path): \(error)")
         }
+    }
+
+    func writeAll(_ bytes: ArraySlice<UInt8>) throws(Failure) {
+        // withUnsafeBytes rethrows untyped errors; a Result keeps the type.
+        try bytes.withUnsafeBytes { raw in Result { () throws(Failure) in try writeAll(raw) } }.get()
     }
 
     /// Reads exactly `buffer.count` bytes; false if the stream ended first.
@@ -124,7 +142,7 @@ final class StreamEndpoint {
 
     /// At shutdown, an endpoint never opened still has a peer that may be waiting
     /// in open() or accept(): meet it and close at once, so it sees an empty stream.
-    static func releaseWaitingPeer(path: String, kind: Kind, mode: StreamingConfiguration.Mode) {
+    func releaseWaitingPeer() {
         switch kind {
         case .fifo:
             let fd = Glibc.open(path, (mode == .write ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC)

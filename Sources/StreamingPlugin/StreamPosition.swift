@@ -10,6 +10,9 @@ struct StreamPosition: Equatable, Sendable {
     private(set) var highwater: UInt64 = 0
     /// Set once; every later request and connection fails with it.
     private(set) var failure: String?
+    /// The end of the furthest write seen, held or streamed: how far ahead the
+    /// client ran, which sizes the advice in a backward-write error.
+    private var furthestWrite: UInt64 = 0
 
     init(mode: StreamingConfiguration.Mode) {
         self.mode = mode
@@ -19,22 +22,29 @@ struct StreamPosition: Equatable, Sendable {
     enum Plan: Equatable {
         /// Skip `gap` bytes (zero-fill in write mode, discard in read mode), then stream.
         case stream(gap: UInt64)
-        /// Wholly at or above the highwater in write mode: the answer is zeroes.
+        /// Read mode, within `retain=`: the first `count` bytes were read before and
+        /// are retained; the rest, if any, streams from the highwater on.
+        case replay(count: UInt64)
+        /// Wholly at or above the highwater in write mode: nothing streamed there yet.
         case zeroes
     }
 
     static let errorStatePrefix = "unrecoverable error state"
 
     /// Plans a write or write-zeroes (write mode only).
-    mutating func planWrite(offset: UInt64) throws(PluginError) -> Plan {
+    mutating func planWrite(offset: UInt64, length: UInt64) throws(PluginError) -> Plan {
         try checkHealthy()
         guard offset >= highwater else {
-            throw fail("client tried to seek backwards and write: offset \(offset) is below the \(highwater) bytes already streamed")
+            throw fail("client tried to seek backwards and write: offset \(offset) is \(highwater - offset) bytes below "
+                + "the \(highwater) bytes already streamed; \(Self.hint("reorder", needed: max(furthestWrite, highwater) - offset))")
         }
+        furthestWrite = max(furthestWrite, offset + length)
         return .stream(gap: offset - highwater)
     }
 
-    mutating func planRead(offset: UInt64) throws(PluginError) -> Plan {
+    /// Plans a read; in read mode the `retained` bytes just below the highwater
+    /// can still be served.
+    mutating func planRead(offset: UInt64, length: UInt64, retained: UInt64 = 0) throws(PluginError) -> Plan {
         try checkHealthy()
         switch mode {
         case .write:
@@ -43,11 +53,22 @@ struct StreamPosition: Equatable, Sendable {
             }
             return .zeroes
         case .read:
-            guard offset >= highwater else {
-                throw fail("client tried to seek backwards and read: offset \(offset) is below the \(highwater) bytes already read")
+            if offset >= highwater { return .stream(gap: offset - highwater) }
+            guard highwater - offset <= retained else {
+                throw fail("client tried to seek backwards and read: offset \(offset) is \(highwater - offset) bytes below "
+                    + "the \(highwater) bytes already read; \(Self.hint("retain", needed: highwater - offset))")
             }
-            return .stream(gap: offset - highwater)
+            return .replay(count: min(length, highwater - offset))
         }
+    }
+
+    /// Names the window that would have absorbed a backward request, rounded
+    /// up to a power of two of at least 1 MiB, so the advice is ready to paste.
+    static func hint(_ key: String, needed: UInt64) -> String {
+        var size: UInt64 = 1 << 20
+        while size < needed && size < 1 << 62 { size <<= 1 }
+        let text = size >= 1 << 30 ? "\(size >> 30)G" : "\(size >> 20)M"
+        return "\(key)=\(text) or more would have absorbed it"
     }
 
     /// Requests that do not move the stream (flush, cache, block status) still
@@ -69,7 +90,8 @@ struct StreamPosition: Equatable, Sendable {
     }
 
     /// base:allocation: in write mode what lies at or above the highwater has not
-    /// been written and reads as zeroes, so it is a hole; everything else is data.
+    /// been streamed and reads as zeroes (or as held data, which the plugin
+    /// reports), so it is a hole; everything else is data.
     func extents(length: UInt32, offset: UInt64) -> [Extent] {
         let end = offset + UInt64(length)
         guard mode == .write, end > highwater else { return [Extent(length: length, flags: [])] }

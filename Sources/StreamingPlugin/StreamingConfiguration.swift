@@ -14,12 +14,24 @@ public struct StreamingConfiguration: Equatable, Sendable {
     /// Absolute, so that it survives the daemon's change of directory.
     public var path: String
     public var size: UInt64
+    /// Write mode: bytes of out-of-order writes held until what precedes them arrives.
+    public var reorder: UInt64
+    /// Read mode: bytes already read that stay available to later reads.
+    public var retain: UInt64
 
-    public init(mode: Mode, path: String, size: UInt64 = defaultSize) {
+    public init(mode: Mode, path: String, size: UInt64 = defaultSize, reorder: UInt64 = 0, retain: UInt64 = 0) {
         self.mode = mode
         self.path = path
         self.size = size
+        self.reorder = reorder
+        self.retain = retain
     }
+
+    /// Either window makes out-of-order access safe, and so several connections.
+    public var hasWindow: Bool { reorder > 0 || retain > 0 }
+
+    /// The retention ring is allocated whole; keep it addressable.
+    static let maximumRetain: UInt64 = 1 << 40
 
     public struct Invalid: Error, Equatable, CustomStringConvertible {
         public let description: String
@@ -30,6 +42,7 @@ public struct StreamingConfiguration: Equatable, Sendable {
     public static func parse(_ parameters: [String], currentDirectory: String) throws(Invalid) -> StreamingConfiguration {
         var endpoint: (Mode, String)?
         var size = defaultSize
+        var windows: [String: UInt64] = [:]
         for parameter in parameters {
             guard let equals = parameter.firstIndex(of: "=") else {
                 throw Invalid(description: "expected key=value, got '\(parameter)'")
@@ -43,6 +56,8 @@ public struct StreamingConfiguration: Equatable, Sendable {
                 endpoint = (key == "read" ? .read : .write, absolute(value, in: currentDirectory))
             case "size":
                 do { size = try SizeParser.parse(value) } catch { throw Invalid(description: error.description) }
+            case "reorder", "retain":
+                do { windows[key] = try SizeParser.parse(value) } catch { throw Invalid(description: "\(key)=: \(error.description)") }
             default:
                 throw Invalid(description: "unknown parameter '\(key)'")
             }
@@ -50,7 +65,10 @@ public struct StreamingConfiguration: Equatable, Sendable {
         guard let (mode, path) = endpoint else {
             throw Invalid(description: "you must supply either read=<PIPE> or write=<PIPE>")
         }
-        return StreamingConfiguration(mode: mode, path: path, size: size)
+        if mode == .read, windows["reorder"] ?? 0 > 0 { throw Invalid(description: "reorder= applies to write mode; read mode has retain=") }
+        if mode == .write, windows["retain"] ?? 0 > 0 { throw Invalid(description: "retain= applies to read mode; write mode has reorder=") }
+        if windows["retain"] ?? 0 > maximumRetain { throw Invalid(description: "retain= is limited to \(maximumRetain) bytes") }
+        return StreamingConfiguration(mode: mode, path: path, size: size, reorder: windows["reorder"] ?? 0, retain: windows["retain"] ?? 0)
     }
 
     public static func absolute(_ path: String, in directory: String) -> String {

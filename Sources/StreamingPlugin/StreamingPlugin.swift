@@ -3,100 +3,116 @@ import NBDProtocol
 import NBDServer
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// nbdkit's streaming plugin: one stream per server, shared by every
-/// connection, which may only move forwards.
+/// connection, which may only move forwards, plus the windows that let it
+/// absorb requests arriving slightly out of order (`reorder=`, `retain=`).
 public final class StreamingPlugin: NBDPlugin {
     public let export: ExportDescription
     private let configuration: StreamingConfiguration
+    private let logger: Logger
     private let stream: Mutex<Stream>
 
-    /// Requests are served one at a time across all connections, as nbdkit's
-    /// plugin is (SERIALIZE_ALL_REQUESTS): the pipe has a single position.
-    /// Unchecked because it is only ever touched inside `stream`'s lock.
-    fileprivate struct Stream: ~Copyable, @unchecked Sendable {
-        var position: StreamPosition
-        let endpoint: StreamEndpoint
-        /// Gaps are zero-filled (write mode) or discarded (read mode) through
-        /// this, in constant memory. Only read mode overwrites it, so in write
-        /// mode it holds the zeroes it was allocated with.
-        let scratch: UnsafeMutableRawBufferPointer
-    }
-
     static let blockSizes = BlockSizeConstraints(minimum: 1, preferred: 4096, maximum: NBDLimits.defaultMaximumPayload)
-    static let scratchSize = 256 * 1024
 
     public init(configuration: StreamingConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        self.logger = logger
         let endpoint = try StreamEndpoint(path: configuration.path, mode: configuration.mode, logger: logger)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.scratchSize, alignment: 4096)
-        scratch.initializeMemory(as: UInt8.self, repeating: 0)
-        stream = Mutex(Stream(position: StreamPosition(mode: configuration.mode), endpoint: endpoint, scratch: scratch))
+        stream = Mutex(Stream(configuration: configuration, endpoint: endpoint))
         export = ExportDescription(
             size: configuration.size,
             isReadOnly: configuration.mode == .read,
             description: "\(configuration.mode == .write ? "streaming to" : "streaming from") \(configuration.path)",
-            blockSizes: Self.blockSizes
+            blockSizes: Self.blockSizes,
+            canMultiConn: configuration.hasWindow
         )
     }
 
     public func openConnection() throws(PluginError) {
         try stream.withLock { stream throws(PluginError) in
-            guard let failure = stream.position.failure else { return }
-            throw PluginError(.io, "\(StreamPosition.errorStatePrefix), no new connections can be opened: \(failure)")
+            if let failure = stream.position.failure {
+                throw PluginError(.io, "\(StreamPosition.errorStatePrefix), no new connections can be opened: \(failure)")
+            }
+            stream.connections += 1
         }
     }
 
-    public func closeConnection() {}
+    /// The last connection leaving is the last chance to fill held gaps: no
+    /// client is left that could still write them.
+    public func closeConnection() {
+        stream.withLock { stream in
+            stream.connections -= 1
+            guard stream.connections == 0, !stream.window.segments.isEmpty else { return }
+            do throws(PluginError) {
+                try stream.guarded { stream throws(StreamEndpoint.Failure) in try stream.flushWindow() }
+            } catch {
+                logger.error("streaming what the reorder window held: \(error.message)")
+            }
+        }
+    }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(PluginError) {
         try stream.withLock { stream throws(PluginError) in
-            switch try stream.position.planRead(offset: offset) {
+            let plan = try stream.position.planRead(offset: offset, length: UInt64(buffer.count), retained: UInt64(stream.retained.count))
+            switch plan {
             case .zeroes:
                 buffer.initializeMemory(as: UInt8.self, repeating: 0)
+                stream.window.overlay(buffer, offset: offset)
+            case let .replay(count):
+                stream.retained.copy(from: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(count)]))
+                try stream.guarded { stream throws(StreamEndpoint.Failure) in
+                    try stream.readFromPipe(into: UnsafeMutableRawBufferPointer(rebasing: buffer[Int(count)...]))
+                }
             case let .stream(gap):
                 try stream.guarded { stream throws(StreamEndpoint.Failure) in
                     try stream.discard(gap)
-                    guard try stream.endpoint.readExactly(into: buffer) else { throw stream.endOfFile }
+                    try stream.readFromPipe(into: buffer)
                 }
-                stream.position.advance(to: offset + UInt64(buffer.count))
             }
         }
     }
 
     public func write(_ data: UnsafeRawBufferPointer, offset: UInt64, fua: Bool) throws(PluginError) {
-        try append(offset: offset, length: UInt64(data.count), fua: fua) { stream throws(StreamEndpoint.Failure) in
-            try stream.endpoint.writeAll(data)
-        }
+        try append(offset: offset, length: UInt64(data.count), fua: fua,
+                   held: { .data(ArraySlice(data.bindMemory(to: UInt8.self))) },
+                   put: { stream throws(StreamEndpoint.Failure) in try stream.endpoint.writeAll(data) })
     }
 
     public func writeZeroes(length: UInt32, offset: UInt64, fua: Bool) throws(PluginError) {
-        try append(offset: offset, length: UInt64(length), fua: fua) { stream throws(StreamEndpoint.Failure) in
-            try stream.writeZeroes(UInt64(length))
-        }
+        try append(offset: offset, length: UInt64(length), fua: fua,
+                   held: { .zeroes(UInt64(length)) },
+                   put: { stream throws(StreamEndpoint.Failure) in try stream.writeZeroes(UInt64(length)) })
     }
 
-    /// Zero-fills any gap up to `offset`, then lets `body` put `length` bytes.
+    /// A write at the highwater (after zero-filling any gap, when no window is
+    /// set) goes straight to the pipe; one ahead of it waits in the window.
     private func append(offset: UInt64, length: UInt64, fua: Bool,
-                        _ body: (borrowing Stream) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
+                        held: () -> ReorderWindow.Segment.Content,
+                        put: (inout Stream) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
         try stream.withLock { stream throws(PluginError) in
-            guard case let .stream(gap) = try stream.position.planWrite(offset: offset) else { return }
-            try stream.guarded { stream throws(StreamEndpoint.Failure) in
-                try stream.writeZeroes(gap)
-                try body(stream)
-                if fua { try stream.endpoint.flush() }
+            guard case let .stream(gap) = try stream.position.planWrite(offset: offset, length: length) else { return }
+            if gap == 0 || stream.window.capacity == 0 {
+                stream.window.forget(from: offset, to: offset + length)
+                try stream.guarded { stream throws(StreamEndpoint.Failure) in
+                    try stream.writeZeroes(gap)
+                    try put(&stream)
+                    stream.advance(to: offset + length)
+                    try stream.drainContiguous()
+                }
+            } else {
+                stream.window.hold(ReorderWindow.Segment(offset: offset, content: held()))
+                try stream.guarded { stream throws(StreamEndpoint.Failure) in
+                    while stream.window.isOverfull { try stream.streamFirstHeld() }
+                }
             }
-            stream.position.advance(to: offset + length)
+            if fua { try stream.flush() }
         }
     }
 
     public func flush() throws(PluginError) {
         try stream.withLock { stream throws(PluginError) in
             try stream.position.checkHealthy()
-            try stream.guarded { stream throws(StreamEndpoint.Failure) in try stream.endpoint.flush() }
+            try stream.flush()
         }
     }
 
@@ -107,46 +123,133 @@ public final class StreamingPlugin: NBDPlugin {
     public func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent] {
         try stream.withLock { stream throws(PluginError) in
             try stream.position.checkHealthy()
+            let end = offset + UInt64(length)
+            // Held data is data, whatever the highwater says.
+            if stream.window.holdsData(from: max(offset, stream.position.highwater), to: end) {
+                return [Extent(length: length, flags: [])]
+            }
             return stream.position.extents(length: length, offset: offset)
         }
     }
 
-    /// A request blocked on the pipe holds the lock; the process exit that follows
-    /// closes its descriptor, so only an endpoint never opened needs help here.
-    public func shutdown() {
-        let unopened = stream.withLockIfAvailable { !$0.endpoint.isOpen } ?? false
-        if unopened {
-            StreamEndpoint.releaseWaitingPeer(path: configuration.path, kind: stream.withLock { $0.endpoint.kind }, mode: configuration.mode)
+    /// Held data is not streamed here: the pipe's reader may be stuck, and a
+    /// stop must never wait on it. It counts as an incomplete stream instead.
+    /// A request blocked on the pipe holds the lock; the process exit that
+    /// follows closes its descriptor, so only an endpoint never opened needs help.
+    public func shutdown() -> PluginError? {
+        let outcome = stream.withLockIfAvailable { stream -> PluginError? in
+            if !stream.endpoint.isOpen { stream.endpoint.releaseWaitingPeer() }
+            if let failure = stream.position.failure { return PluginError(.io, failure) }
+            guard stream.window.heldBytes == 0 else {
+                return PluginError(.io, "\(stream.window.heldBytes) bytes held in the reorder window were never streamed")
+            }
+            return nil
         }
+        return outcome ?? nil
     }
 }
 
-extension StreamingPlugin.Stream {
-    /// Runs pipe I/O; any failure of the pipe puts the stream in its error state,
-    /// since bytes may have been lost or half-written.
-    mutating func guarded(_ body: (borrowing Self) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
-        do { try body(self) } catch { throw position.fail(error.description) }
-    }
+extension StreamingPlugin {
+    /// Requests are served one at a time across all connections, as nbdkit's
+    /// plugin is (SERIALIZE_ALL_REQUESTS): the pipe has a single position.
+    /// Unchecked because it is only ever touched inside the plugin's lock.
+    fileprivate struct Stream: ~Copyable, @unchecked Sendable {
+        var position: StreamPosition
+        let endpoint: StreamEndpoint
+        /// Gaps are zero-filled (write mode) or discarded (read mode) through
+        /// this, in constant memory. Only read mode overwrites it, so in write
+        /// mode it holds the zeroes it was allocated with.
+        let scratch: UnsafeMutableRawBufferPointer
+        var window: ReorderWindow
+        var retained: RetentionBuffer
+        var connections = 0
 
-    func writeZeroes(_ count: UInt64) throws(StreamEndpoint.Failure) {
-        var left = count
-        while left > 0 {
-            let chunk = Int(min(left, UInt64(scratch.count)))
-            try endpoint.writeAll(UnsafeRawBufferPointer(rebasing: scratch[..<chunk]))
-            left -= UInt64(chunk)
+        static let scratchSize = 256 * 1024
+
+        init(configuration: StreamingConfiguration, endpoint: StreamEndpoint) {
+            position = StreamPosition(mode: configuration.mode)
+            self.endpoint = endpoint
+            scratch = .allocate(byteCount: Self.scratchSize, alignment: 4096)
+            scratch.initializeMemory(as: UInt8.self, repeating: 0)
+            window = ReorderWindow(capacity: configuration.reorder)
+            retained = RetentionBuffer(capacity: Int(configuration.retain))
         }
-    }
 
-    var endOfFile: StreamEndpoint.Failure {
-        StreamEndpoint.Failure(description: "unexpected end of file reading from the pipe \(endpoint.path)")
-    }
+        deinit { scratch.deallocate() }
 
-    func discard(_ count: UInt64) throws(StreamEndpoint.Failure) {
-        var left = count
-        while left > 0 {
-            let chunk = Int(min(left, UInt64(scratch.count)))
-            guard try endpoint.readExactly(into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<chunk])) else { throw endOfFile }
-            left -= UInt64(chunk)
+        /// Runs pipe I/O; any failure of the pipe puts the stream in its error state,
+        /// since bytes may have been lost or half-written.
+        mutating func guarded(_ body: (inout Self) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
+            do { try body(&self) } catch { throw position.fail(error.description) }
+        }
+
+        mutating func advance(to offset: UInt64) {
+            position.advance(to: offset)
+        }
+
+        mutating func flush() throws(PluginError) {
+            try guarded { stream throws(StreamEndpoint.Failure) in
+                try stream.flushWindow()
+                try stream.endpoint.flush()
+            }
+        }
+
+        // MARK: write mode
+
+        func writeZeroes(_ count: UInt64) throws(StreamEndpoint.Failure) {
+            var left = count
+            while left > 0 {
+                let chunk = Int(min(left, UInt64(scratch.count)))
+                try endpoint.writeAll(UnsafeRawBufferPointer(rebasing: scratch[..<chunk]))
+                left -= UInt64(chunk)
+            }
+        }
+
+        /// Streams held segments that now continue the stream.
+        mutating func drainContiguous() throws(StreamEndpoint.Failure) {
+            while let first = window.first, first.offset == position.highwater {
+                let segment = window.removeFirst()
+                switch segment.content {
+                case let .data(bytes): try endpoint.writeAll(bytes)
+                case let .zeroes(count): try writeZeroes(count)
+                }
+                advance(to: segment.end)
+            }
+        }
+
+        /// Gives up on the oldest gap: zero-fills it and streams what follows.
+        mutating func streamFirstHeld() throws(StreamEndpoint.Failure) {
+            guard let first = window.first else { return }
+            try writeZeroes(first.offset - position.highwater)
+            advance(to: first.offset)
+            try drainContiguous()
+        }
+
+        mutating func flushWindow() throws(StreamEndpoint.Failure) {
+            while window.first != nil { try streamFirstHeld() }
+        }
+
+        // MARK: read mode
+
+        var endOfFile: StreamEndpoint.Failure {
+            StreamEndpoint.Failure(description: "unexpected end of file reading from the pipe \(endpoint.path)")
+        }
+
+        /// Reads the next bytes of the pipe, retaining them for `retain=`.
+        mutating func readFromPipe(into buffer: UnsafeMutableRawBufferPointer) throws(StreamEndpoint.Failure) {
+            guard buffer.count > 0 else { return }
+            guard try endpoint.readExactly(into: buffer) else { throw endOfFile }
+            retained.append(UnsafeRawBufferPointer(buffer))
+            advance(to: position.highwater + UInt64(buffer.count))
+        }
+
+        mutating func discard(_ count: UInt64) throws(StreamEndpoint.Failure) {
+            var left = count
+            while left > 0 {
+                let chunk = Int(min(left, UInt64(scratch.count)))
+                try readFromPipe(into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<chunk]))
+                left -= UInt64(chunk)
+            }
         }
     }
 }

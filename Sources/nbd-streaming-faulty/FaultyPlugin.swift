@@ -56,7 +56,7 @@ final class FaultyPlugin: NBDPlugin {
     func closeConnection() { inner.closeConnection() }
     func cache(length: UInt32, offset: UInt64) throws(PluginError) { try inner.cache(length: length, offset: offset) }
     func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent] { try inner.extents(length: length, offset: offset) }
-    func shutdown() { inner.shutdown() }
+    func shutdown() -> PluginError? { inner.shutdown() }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(PluginError) {
         try inner.read(into: buffer, offset: try innerOffset(offset, length: UInt64(buffer.count)))

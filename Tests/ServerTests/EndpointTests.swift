@@ -115,3 +115,27 @@ import Testing
         #expect(try connection.pread(count: 5000, offset: 0) == payload)
     }
 }
+
+/// Read mode with no writer yet: the first read waits for one instead of
+/// mistaking the empty FIFO for end of file.
+@Suite struct ReadWithoutWriterTests {
+    @Test func firstReadWaitsForTheWriter() throws {
+        let directory = try TestDirectory()
+        let pipe = try directory.makeFIFO("pipe")
+        let server = try ServerProcess(["read=\(pipe)", "size=4"], in: directory)
+        let connection = try server.connect()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var received: [UInt8]?
+        nonisolated(unsafe) let unsafeConnection = connection
+        Thread.detachNewThread {
+            received = try? unsafeConnection.pread(count: 4, offset: 0)
+            done.signal()
+        }
+        try waitUntil("the server to report it waits for a writer") { server.log.contains("waiting for a writer to open \(pipe)") }
+        #expect(done.wait(timeout: .now() + 0.2) == .timedOut)
+        let writer = PipeWriter(path: pipe, bytes: [9, 8, 7, 6])
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(received == [9, 8, 7, 6])
+        #expect(writer.finished())
+    }
+}

@@ -63,7 +63,11 @@ import Testing
     }
 
     @Test func nbdinfoSeesTheExportAsAdvertised() throws {
-        let result = try captive(["read=\(directory.file("fifo"))", "size=1G"], client: "nbdinfo --json \"$uri\"")
+        // nbdinfo reads the first sectors to guess the content, so the pipe needs a writer.
+        let pipe = try directory.makeFIFO("in")
+        let writer = PipeWriter(path: pipe, bytes: Array(data[..<(1 << 20)]))
+        let result = try captive(["read=\(pipe)", "size=1G"], client: "nbdinfo --json \"$uri\"")
+        #expect(writer.finished())
         #expect(result.status == 0, "\(result.output)")
         let json = try #require(result.output.firstIndex(of: "{").map { String(result.output[$0...]) })
         let info = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]

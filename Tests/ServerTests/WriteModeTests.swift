@@ -43,17 +43,19 @@ import Testing
         #expect(try reader.contents() == first + [UInt8](repeating: 0, count: 4000) + second)
     }
 
-    @Test func writeZeroesAppendsZeroes() throws {
+    @Test func writeZeroesAppendsZeroesBeyondTheMaximumPayload() throws {
         let server = try startServer()
         let data = testPattern(count: 100)
+        // Longer than the 32 MiB a payload may have: WRITE_ZEROES carries none.
+        let zeroes = 40 << 20
         let connection = try server.connect()
         try connection.pwrite(data, offset: 0)
-        try connection.zero(count: 3 << 20, offset: 100, flags: [.noHole])
-        try connection.pwrite(data, offset: 100 + 3 << 20)
+        try connection.zero(count: UInt64(zeroes), offset: 100, flags: [.noHole])
+        try connection.pwrite(data, offset: UInt64(100 + zeroes))
         try connection.flush()
         try connection.shutdown()
         server.stop()
-        #expect(try reader.contents() == data + [UInt8](repeating: 0, count: 3 << 20) + data)
+        #expect(try reader.contents() == data + [UInt8](repeating: 0, count: zeroes) + data)
     }
 
     @Test func fastZeroIsRefusedWithoutTouchingTheStream() throws {
@@ -137,9 +139,11 @@ import Testing
         try connection.addMetaContext("base:allocation")
         try connection.connect(.unix(path: server.socket))
         try connection.pwrite(testPattern(count: 4096), offset: 0)
-        let extents = try connection.blockStatus(count: 8192, offset: 0)
-        #expect(extents.map(\.length) == [4096, 4096])
+        // A range far longer than any payload: block status carries none.
+        let extents = try connection.blockStatus(count: 1 << 30, offset: 0)
+        #expect(extents.map(\.length) == [4096, (1 << 30) - 4096])
         #expect(extents.map(\.flags) == [0, 3])
+        try connection.cache(count: 1 << 30, offset: 0)
         try connection.shutdown()
         server.stop()
         #expect(try reader.contents().count == 4096)

@@ -7,19 +7,19 @@ import Testing
 @Suite struct StreamPositionTests {
     @Test func writesAppendAndPlanTheGap() throws {
         var position = StreamPosition(mode: .write)
-        #expect(try position.planWrite(offset: 0) == .stream(gap: 0))
+        #expect(try position.planWrite(offset: 0, length: 1) == .stream(gap: 0))
         position.advance(to: 100)
-        #expect(try position.planWrite(offset: 100) == .stream(gap: 0))
-        #expect(try position.planWrite(offset: 150) == .stream(gap: 50))
+        #expect(try position.planWrite(offset: 100, length: 1) == .stream(gap: 0))
+        #expect(try position.planWrite(offset: 150, length: 1) == .stream(gap: 50))
     }
 
     @Test func backwardWriteEntersTheErrorStateForGood() throws {
         var position = StreamPosition(mode: .write)
         position.advance(to: 100)
-        #expect(throws: PluginError.self) { try position.planWrite(offset: 99) }
+        #expect(throws: PluginError.self) { try position.planWrite(offset: 99, length: 1) }
         #expect(position.failure?.contains("client tried to seek backwards and write") == true)
         // Even a request that would have been fine now fails, with the first cause.
-        let later = #expect(throws: PluginError.self) { try position.planWrite(offset: 100) }
+        let later = #expect(throws: PluginError.self) { try position.planWrite(offset: 100, length: 1) }
         #expect(later?.error == .io)
         #expect(later?.message.contains("seek backwards") == true)
         #expect(throws: PluginError.self) { try position.checkHealthy() }
@@ -28,18 +28,18 @@ import Testing
     @Test func writeModeReadsAtOrAboveTheHighwaterAreZeroesBelowAreFatal() throws {
         var position = StreamPosition(mode: .write)
         position.advance(to: 10)
-        #expect(try position.planRead(offset: 10) == .zeroes)
-        #expect(try position.planRead(offset: 1 << 40) == .zeroes)
-        #expect(throws: PluginError.self) { try position.planRead(offset: 9) }
+        #expect(try position.planRead(offset: 10, length: 1) == .zeroes)
+        #expect(try position.planRead(offset: 1 << 40, length: 1) == .zeroes)
+        #expect(throws: PluginError.self) { try position.planRead(offset: 9, length: 1) }
         #expect(position.failure != nil)
     }
 
     @Test func readModeReadsStreamSkipForwardAndFailBackward() throws {
         var position = StreamPosition(mode: .read)
-        #expect(try position.planRead(offset: 0) == .stream(gap: 0))
+        #expect(try position.planRead(offset: 0, length: 1) == .stream(gap: 0))
         position.advance(to: 10)
-        #expect(try position.planRead(offset: 30) == .stream(gap: 20))
-        #expect(throws: PluginError.self) { try position.planRead(offset: 5) }
+        #expect(try position.planRead(offset: 30, length: 1) == .stream(gap: 20))
+        #expect(throws: PluginError.self) { try position.planRead(offset: 5, length: 1) }
         #expect(position.failure?.contains("seek backwards and read") == true)
     }
 

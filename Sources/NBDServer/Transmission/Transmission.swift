@@ -54,7 +54,10 @@ struct Transmission {
             try replies.failure(cookie: header.cookie, refusal)
             return true
         }
-        let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(header.length)])
+        // Only READ and WRITE carry data, and validation bounds their length by
+        // the buffer; WRITE_ZEROES, CACHE and BLOCK_STATUS may be far longer.
+        let dataLength = header.command == .read || header.hasPayload ? Int(header.length) : 0
+        let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<dataLength])
         if header.hasPayload { try channel.readExactly(into: data) }
         let outcome: Outcome
         do { outcome = try dispatch(header, data) } catch {
