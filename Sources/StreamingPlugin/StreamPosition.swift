@@ -62,13 +62,15 @@ struct StreamPosition: Equatable, Sendable {
         }
     }
 
-    /// Names the window that would have absorbed a backward request, rounded
-    /// up to a power of two of at least 1 MiB, so the advice is ready to paste.
+    /// Advice for a backward request: how far out of order the client ran,
+    /// rounded up to a power of two of at least 1 MiB so it is ready to paste.
+    /// It is a lower bound: a client that ran this far may run further.
     static func hint(_ key: String, needed: UInt64) -> String {
         var size: UInt64 = 1 << 20
         while size < needed && size < 1 << 62 { size <<= 1 }
         let text = size >= 1 << 30 ? "\(size >> 30)G" : "\(size >> 20)M"
-        return "\(key)=\(text) or more would have absorbed it"
+        return "the client ran at least \(needed) bytes out of order: \(key)=\(text) or more would be needed "
+            + "(the README lists sizes that suit qemu-img and nbdcopy)"
     }
 
     /// Requests that do not move the stream (flush, cache, block status) still

@@ -12,6 +12,12 @@ import Testing
         #expect(configuration == StreamingConfiguration(mode: .read, path: "/dev/stdin", size: 1 << 20))
     }
 
+    @Test func windowsTakeSizes() throws {
+        #expect(try StreamingConfiguration.parse(["write=p", "reorder=64M"], currentDirectory: "/").reorder == 64 << 20)
+        let reading = try StreamingConfiguration.parse(["read=p", "retain=1G"], currentDirectory: "/")
+        #expect(reading.retain == 1 << 30 && reading.hasWindow)
+    }
+
     @Test func pipeIsTheOlderSpellingOfWrite() throws {
         #expect(try StreamingConfiguration.parse(["pipe=p"], currentDirectory: "/d").mode == .write)
     }
@@ -28,6 +34,9 @@ import Testing
         (["write=a", "colour=blue"], "unknown parameter 'colour'"),
         (["write="], "write= needs a path"),
         (["streaming"], "expected key=value, got 'streaming'"),
+        (["read=a", "reorder=1M"], "reorder= applies to write mode; read mode has retain="),
+        (["write=a", "retain=1M"], "retain= applies to read mode; write mode has reorder="),
+        (["write=a", "reorder=1x"], "reorder=: size '1x': unknown suffix 'x'"),
     ])
     func invalidParameterSetsAreRefused(parameters: [String], message: String) {
         #expect(throws: StreamingConfiguration.Invalid(description: message)) {
