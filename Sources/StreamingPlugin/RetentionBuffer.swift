@@ -26,14 +26,8 @@ struct RetentionBuffer: ~Copyable {
         }
         // Only the newest `capacity` bytes can matter.
         let kept = UnsafeRawBufferPointer(rebasing: bytes[max(0, bytes.count - capacity)...])
-        var position = Int((end + UInt64(bytes.count - kept.count)) % UInt64(capacity))
-        var copied = 0
-        while copied < kept.count {
-            let run = min(kept.count - copied, capacity - position)
-            UnsafeMutableRawBufferPointer(rebasing: storage[position..<position + run])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: kept[copied..<copied + run]))
-            copied += run
-            position = (position + run) % capacity
+        forEachRun(from: end + UInt64(bytes.count - kept.count), count: kept.count) { ring, linear in
+            UnsafeMutableRawBufferPointer(rebasing: storage[ring]).copyMemory(from: UnsafeRawBufferPointer(rebasing: kept[linear]))
         }
         end += UInt64(bytes.count)
         count = min(capacity, count + bytes.count)
@@ -42,13 +36,20 @@ struct RetentionBuffer: ~Copyable {
     /// Copies retained bytes from `offset` into `buffer`; the range must lie in [start, end).
     func copy(from offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) {
         precondition(offset >= start && offset + UInt64(buffer.count) <= end, "range not retained")
+        forEachRun(from: offset, count: buffer.count) { ring, linear in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[linear]).copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[ring]))
+        }
+    }
+
+    /// Splits `count` bytes from stream offset `offset` into the runs that do
+    /// not cross the ring's edge: where each lies in the ring, and in a linear buffer.
+    private func forEachRun(from offset: UInt64, count: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
         var position = Int(offset % UInt64(capacity))
-        var copied = 0
-        while copied < buffer.count {
-            let run = min(buffer.count - copied, capacity - position)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[copied..<copied + run])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[position..<position + run]))
-            copied += run
+        var done = 0
+        while done < count {
+            let run = min(count - done, capacity - position)
+            body(position..<position + run, done..<done + run)
+            done += run
             position = (position + run) % capacity
         }
     }

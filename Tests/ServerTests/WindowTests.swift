@@ -42,65 +42,40 @@ import Testing
 
 /// qemu-img and nbdcopy with many requests in flight, with and without windows.
 @Suite struct OutOfOrderInteropTests {
-    let directory: TestDirectory
-    let image: String
-    let data: [UInt8]
-
-    init() throws {
-        directory = try TestDirectory()
-        data = try randomBytes(64 << 20)
-        image = try directory.write(data, to: "input.raw")
-    }
-
-    func writeThrough(_ window: [String], client: String) throws -> (CommandResult, [UInt8]) {
-        let pipe = try directory.makeFIFO("out")
-        let reader = try PipeReader(path: pipe)
-        let result = try run(ServerProcess.binary, ["-U", "-", "write=\(pipe)", "size=\(data.count)"] + window + ["--run", client], seconds: 120)
-        return (result, try reader.contents(within: 60))
-    }
-
-    func readThrough(_ window: [String], client: String) throws -> (CommandResult, [UInt8]?) {
-        let pipe = try directory.makeFIFO("in")
-        let writer = PipeWriter(path: pipe, bytes: data)
-        let output = directory.file("output.raw")
-        try? FileManager.default.removeItem(atPath: output)
-        let result = try run(ServerProcess.binary, ["-U", "-", "read=\(pipe)", "size=\(data.count)"] + window
-            + ["--run", client.replacingOccurrences(of: "OUTPUT", with: output)], seconds: 120)
-        _ = writer.finished()
-        return (result, directory.contents(of: "output.raw"))
-    }
+    let stream: CaptiveStream
+    init() throws { stream = try CaptiveStream(data: try randomBytes(64 << 20)) }
 
     @Test func qemuImgOutOfOrderWritesFailWithoutTheWindowAndSayWhichToSet() throws {
-        let (result, streamed) = try writeThrough([], client: "qemu-img convert -n -W -m 16 -f raw \(image) -O raw $nbd")
+        let (result, streamed) = try stream.write(client: "qemu-img convert -n -W -m 16 -f raw \(stream.image) -O raw $nbd")
         #expect(result.status != 0)
         #expect(result.output.contains("client tried to seek backwards and write"))
         #expect(result.output.contains("reorder="))
         #expect(result.output.contains("the stream is incomplete"))
-        #expect(streamed != data)
+        #expect(streamed != stream.data)
     }
 
     @Test func qemuImgOutOfOrderWritesStreamExactlyWithTheWindow() throws {
-        let (result, streamed) = try writeThrough(["reorder=64M"], client: "qemu-img convert -n -W -m 16 -f raw \(image) -O raw $nbd")
+        let (result, streamed) = try stream.write(["reorder=64M"], client: "qemu-img convert -n -W -m 16 -f raw \(stream.image) -O raw $nbd")
         #expect(result.status == 0, "\(result.output)")
-        #expect(streamed == data)
+        #expect(streamed == stream.data)
     }
 
     @Test func qemuImgOutOfOrderReadWithTheWindow() throws {
-        let (result, output) = try readThrough(["retain=64M"], client: "qemu-img convert -W -m 16 -f raw $nbd -O raw OUTPUT")
+        let (result, output) = try stream.read(["retain=64M"], client: "qemu-img convert -W -m 16 -f raw $nbd -O raw OUTPUT")
         #expect(result.status == 0, "\(result.output)")
-        #expect(output == data)
+        #expect(output == stream.data)
     }
 
     @Test func nbdcopyFourConnectionsWritesExactlyWithTheWindow() throws {
-        let (result, streamed) = try writeThrough(["reorder=256M"], client: "nbdcopy --connections=4 --requests=64 \(image) \"$uri\"")
+        let (result, streamed) = try stream.write(["reorder=256M"], client: "nbdcopy --connections=4 --requests=64 \(stream.image) \"$uri\"")
         #expect(result.status == 0, "\(result.output)")
-        #expect(streamed == data)
+        #expect(streamed == stream.data)
     }
 
     @Test func nbdcopyFourConnectionsReadsExactlyWithTheWindow() throws {
-        let (result, output) = try readThrough(["retain=512M"], client: "nbdcopy --connections=4 --requests=64 \"$uri\" OUTPUT")
+        let (result, output) = try stream.read(["retain=512M"], client: "nbdcopy --connections=4 --requests=64 \"$uri\" OUTPUT")
         #expect(result.status == 0, "\(result.output)")
-        #expect(output == data)
+        #expect(output == stream.data)
     }
 }
 
