@@ -50,16 +50,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "nbd-streaming", dependencies: ["StreamingCLI"]),
+        // Test-only: nbd-streaming with one injected fault, to prove the gate fails.
+        .executableTarget(name: "nbd-streaming-faulty", dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol"]),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
-        .target(
-            name: "NBDConformance",
-            dependencies: [
-                "NBDClient",
-                "NBDProtocol",
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
-        ),
+        .target(name: "NBDConformance", dependencies: ["NBDClient"]),
         .executableTarget(
             name: "nbd-conformance",
             dependencies: [
@@ -67,9 +62,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The benchmark's client and pipe tools (bench/run.py drives them); _GNU_SOURCE makes Glibc show splice and vmsplice.
+        .executableTarget(
+            name: "nbd-bench",
+            dependencies: ["NBDClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
         .testTarget(name: "NBDProtocolTests", dependencies: ["NBDProtocol"]),
         .testTarget(name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "NBDServer"]),
-        .testTarget(name: "ServerTests", dependencies: ["NBDClient", "NBDProtocol"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient"]),
+        .testTarget(name: "ServerTests", dependencies: ["NBDClient", "NBDProtocol", "nbd-streaming"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty"]),
     ]
 )

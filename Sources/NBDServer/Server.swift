@@ -156,6 +156,9 @@ public final class Server: Sendable {
             }
         } catch is ConnectionClosed {
             logger.debug("\(peer) disconnected")
+        } catch Errno.brokenPipe, Errno.connectionReset {
+            // A client that leaves before reading its reply (a probe, a killed client) is not a fault of ours.
+            logger.debug("\(peer) went away")
         } catch Errno.resourceTemporarilyUnavailable {
             logger.error("\(peer): no complete handshake within \(options.configuration.handshakeTimeout) s, dropped")
         } catch {

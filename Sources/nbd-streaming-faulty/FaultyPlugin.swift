@@ -9,7 +9,7 @@ import Glibc
 /// The faults a broken streaming server might have, each one a way the
 /// conformance gate must fail. Chosen by the NBD_FAULT environment variable.
 enum Fault: String, CaseIterable {
-    /// The first write loses its last byte.
+    /// The first write longer than one byte loses its last byte.
     case dropByte = "drop-byte"
     /// Forward gaps are skipped instead of zero-filled.
     case skipZeroFill = "skip-zero-fill"
@@ -64,9 +64,9 @@ final class FaultyPlugin: NBDPlugin {
 
     func write(_ data: UnsafeRawBufferPointer, offset: UInt64, fua: Bool) throws(PluginError) {
         guard let target = try writeTarget(offset, length: UInt64(data.count)) else { return }
-        let dropLast = fault == .dropByte && state.withLock { state in
+        let dropLast = fault == .dropByte && data.count > 1 && state.withLock { state in
             defer { state.droppedByte = true }
-            return !state.droppedByte && data.count > 1
+            return !state.droppedByte
         }
         try inner.write(dropLast ? UnsafeRawBufferPointer(rebasing: data.dropLast()) : data, offset: target, fua: fua)
     }

@@ -1,0 +1,37 @@
+/// The verdict on one case, as every reporter sees it.
+public struct CaseResult: Sendable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case passed
+        case failed
+        case skipped
+        /// A harness or infrastructure fault, not the server's.
+        case error
+    }
+
+    public let id: String
+    public let group: String
+    public let name: String
+    public let summary: String
+    public let level: RequirementLevel
+    public let reference: String
+    public let status: Status
+    public let message: String?
+    /// The failure kind ("timeout", "stream-mismatch", …) or the error's.
+    public let kind: String?
+    public let details: String?
+    public let seconds: Double
+
+    init(_ testCase: ConformanceCase, status: Status, message: String? = nil, kind: String? = nil, details: String? = nil, seconds: Double) {
+        id = testCase.id
+        group = testCase.group
+        name = testCase.name
+        summary = testCase.summary
+        level = testCase.level
+        reference = testCase.reference
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.details = details
+        self.seconds = seconds
+    }
+}

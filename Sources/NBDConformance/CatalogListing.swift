@@ -1,0 +1,24 @@
+import Foundation
+
+/// `--list`: the catalog as a table, optionally narrowed by `--filter` globs (all tiers are listed).
+public enum CatalogListing {
+    public static func text(filters: [String]) throws -> String {
+        let cases = Catalog.all.filter { testCase in filters.isEmpty || filters.contains { CaseSelection.matches($0, testCase.id) } }
+        guard !cases.isEmpty else { throw UsageError("--filter matches no case") }
+        var lines: [String] = []
+        for testCase in cases {
+            var tags = [testCase.level.rawValue]
+            if testCase.isLong { tags.append("long") }
+            if testCase.timeoutScale != 1 { tags.append("timeout x\(Int(testCase.timeoutScale))") }
+            lines.append("\(testCase.id)  [\(tags.joined(separator: ", "))]")
+            lines.append("    \(testCase.summary)")
+            lines.append("    reference: \(testCase.reference)")
+        }
+        lines.append("\(cases.count) cases (\(cases.filter { $0.level == .must && !$0.isLong }.count) run by default)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func print(filters: [String]) throws {
+        FileHandle.standardOutput.write(Data(try text(filters: filters).utf8))
+    }
+}

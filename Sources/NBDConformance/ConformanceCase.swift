@@ -1,0 +1,61 @@
+/// How strongly the spec asks for the behaviour a case checks; SHOULD cases run only under `--strict`.
+public enum RequirementLevel: String, Sendable, Codable {
+    case must = "MUST"
+    case should = "SHOULD"
+}
+
+/// How a case can run against a server the harness did not start (`--target`), which streams only once.
+public enum TargetRole: Sendable, Equatable {
+    /// Leaves the stream untouched, so it can run first.
+    case negotiation
+    /// The one full streaming workload for the target's mode, verified through `--pipe`.
+    case workload
+    /// Puts the server into its error state, so these run last, in this order.
+    case errorProbe(order: Int)
+    /// Needs a server of its own (a particular size, an empty stream, …); skipped against a target.
+    case freshServerOnly
+}
+
+/// One entry of the catalog. The ID is owned and stable (`group/what-is-checked`), never a position.
+public struct ConformanceCase: Sendable {
+    public let id: String
+    public let summary: String
+    public let level: RequirementLevel
+    /// The proto.md section or man page the case checks.
+    public let reference: String
+    /// The server the case needs: its mode (nil: either, a fresh server uses write mode) and `size=` (nil: the
+    /// server's default size).
+    public let mode: StreamMode?
+    public let size: UInt64?
+    public let role: TargetRole
+    /// Runs only under `--long`.
+    public let isLong: Bool
+    /// Cases that move gigabytes get this many times `--timeout`, so the option can stay tuned to hangs.
+    public let timeoutScale: Double
+    let body: @Sendable (CaseContext) throws -> Void
+
+    init(
+        _ id: String, _ summary: String, level: RequirementLevel = .must, reference: String,
+        mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .freshServerOnly, isLong: Bool = false,
+        timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
+    ) {
+        self.id = id
+        self.summary = summary
+        self.level = level
+        self.reference = reference
+        self.mode = mode
+        self.size = size
+        self.role = role
+        self.isLong = isLong
+        self.timeoutScale = timeoutScale
+        self.body = body
+    }
+
+    /// The mode a fresh server for this case is started in.
+    var serverMode: StreamMode { mode ?? .write }
+
+    /// The part of the ID before the first slash: negotiation, sequential, seeking or oversized.
+    public var group: String { String(id.prefix { $0 != "/" }) }
+    /// The part after it, used as the JUnit test name.
+    public var name: String { String(id.drop { $0 != "/" }.dropFirst()) }
+}

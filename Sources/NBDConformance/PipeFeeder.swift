@@ -1,0 +1,62 @@
+import Foundation
+import Glibc
+
+/// Feeds the stream pattern for `range` into the pipe on its own thread for read-mode servers, then closes it so
+/// the server sees end of file there.
+final class PipeFeeder: @unchecked Sendable {
+    private let path: String
+    private let range: Range<UInt64>
+    private let pattern: StreamPattern
+    private let finished = DispatchSemaphore(value: 0)
+    private var failure: String?
+
+    private let afterOpen: @Sendable () -> Void
+
+    init(path: String, range: Range<UInt64>, pattern: StreamPattern, afterOpen: @escaping @Sendable () -> Void) {
+        self.path = path
+        self.afterOpen = afterOpen
+        self.range = range
+        self.pattern = pattern
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            failure = feed()
+            finished.signal()
+        }
+        thread.name = "pipe-feeder"
+        thread.start()
+    }
+
+    /// nil when all bytes went in (or the reader left, which read-mode cases provoke on purpose).
+    func problem(within seconds: Double) -> String? {
+        guard finished.wait(timeout: .now() + seconds) == .success else { return "the feeder was still writing after \(seconds) s" }
+        finished.signal()
+        return failure
+    }
+
+    private func feed() -> String? {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "open \(path): \(String(cString: strerror(errno)))" }
+        defer { close(fd) }
+        afterOpen()
+        Fifo.enlargeBuffer(fd)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { chunk.deallocate() }
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let count = Int(min(UInt64(chunk.count), range.upperBound - position))
+            pattern.fill(UnsafeMutableRawBufferPointer(rebasing: chunk[0 ..< count]), streamOffset: position)
+            var done = 0
+            while done < count {
+                let written = write(fd, chunk.baseAddress! + done, count - done)
+                if written < 0, errno == EINTR { continue }
+                // EPIPE: the server stopped reading (error state or stopped); nothing more to deliver.
+                guard written > 0 else { return nil }
+                done += written
+            }
+            position += UInt64(count)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,60 @@
+/// Seeded workloads that mix appends, forward gaps, zeroes, flushes and reads, and sometimes end with a backward
+/// write and a request after it. The model decides every expected outcome, so the generator need not.
+struct RandomWorkload {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
+
+    private mutating func next() -> UInt64 {
+        // xorshift64*: tiny, and the sequence depends only on the seed.
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
+
+    private mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
+
+    /// `count` write-mode requests staying within `exportSize`.
+    mutating func writeMode(count: Int, exportSize: UInt64) -> [StreamRequest] {
+        var requests: [StreamRequest] = []
+        var highwater: UInt64 = 0
+        for _ in 0 ..< count {
+            let length = 1 + below(below(4) == 0 ? 256 * 1024 : 8192)
+            let gap = below(5) == 0 ? below(128 * 1024) : 0
+            guard highwater + gap + length <= exportSize else { break }
+            switch below(10) {
+            case 0: requests.append(.zero(offset: highwater + gap, length: length))
+            case 1: requests.append(.flush)
+            case 2: requests.append(.read(offset: highwater + gap, length: min(length, 65536)))
+            default: requests.append(.write(offset: highwater + gap, length: length, fua: below(8) == 0))
+            }
+            if case .zero = requests.last! { highwater += gap + length }
+            if case .write = requests.last! { highwater += gap + length }
+        }
+        if below(2) == 0, highwater > 0 {
+            let back = below(highwater)
+            requests.append(.write(offset: back, length: 1 + below(4096), fua: false))
+            requests.append(.write(offset: highwater, length: 512, fua: false))
+        }
+        return requests
+    }
+
+    /// `count` read-mode reads, with forward gaps that the server must read and discard.
+    mutating func readMode(count: Int, exportSize: UInt64) -> [StreamRequest] {
+        var requests: [StreamRequest] = []
+        var highwater: UInt64 = 0
+        for _ in 0 ..< count {
+            let length = 1 + below(below(4) == 0 ? 256 * 1024 : 8192)
+            let gap = below(5) == 0 ? below(128 * 1024) : 0
+            guard highwater + gap + length <= exportSize else { break }
+            requests.append(.read(offset: highwater + gap, length: length))
+            highwater += gap + length
+        }
+        if below(2) == 0, highwater > 0 {
+            requests.append(.read(offset: below(highwater), length: 512))
+            requests.append(.read(offset: highwater, length: 512))
+        }
+        return requests
+    }
+}

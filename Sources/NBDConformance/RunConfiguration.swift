@@ -1,0 +1,31 @@
+import NBDClient
+
+/// Everything a run needs, as parsed from the command line.
+public struct RunConfiguration: Sendable {
+    public enum Deployment: Sendable {
+        /// Start a fresh server per case from this shell template.
+        case serverTemplate(String)
+        /// Use a server that is already running and streams once, optionally with its pipe.
+        case target(NBDEndpoint, pipe: String?)
+    }
+
+    public var deployment: Deployment
+    public var filters: [String] = []
+    public var excludes: [String] = []
+    public var strict = false
+    public var long = false
+    public var seed: UInt64
+    /// Seconds per case before the server is killed and the case fails as a timeout.
+    public var timeout: Double = 20
+    public var jobs = 1
+    public var junitPath: String?
+    public var jsonPath: String?
+
+    public init(deployment: Deployment, seed: UInt64) {
+        self.deployment = deployment
+        self.seed = seed
+    }
+
+    /// The default template runs our own server; `-f` keeps it in the foreground so its process group can be stopped.
+    public static let defaultTemplate = "nbd-streaming -f -U $SOCKET $ARGS"
+}

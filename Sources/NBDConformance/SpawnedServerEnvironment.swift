@@ -1,0 +1,68 @@
+import Foundation
+import Glibc
+import NBDClient
+
+/// `--server TEMPLATE`: every case gets a fresh temporary directory with its socket and FIFO, and a fresh server.
+struct SpawnedServerEnvironment: CaseEnvironment {
+    let template: String
+
+    func prepare(_ testCase: ConformanceCase, seed: UInt64, timeout: Double) throws -> PreparedCase {
+        let directory = try Self.makeTemporaryDirectory()
+        let socketPath = directory + "/nbd.sock"
+        let pipePath = directory + "/pipe"
+        do {
+            try Fifo.create(at: pipePath)
+            // Read mode only (see PipeKeeper); in write mode the verifier opens the read end itself.
+            let keeper = testCase.serverMode == .read ? try PipeKeeper(path: pipePath) : nil
+            let server = try ServerProcess(command: template, placeholders: Self.placeholders(for: testCase, socket: socketPath, pipe: pipePath),
+                                           logPath: directory + "/server.log")
+            let cleanUp = {
+                server.stop(grace: 2)
+                keeper?.release()
+                let log = server.logTail()
+                Self.removeDirectory(directory)
+                return log
+            }
+            do {
+                try SocketWaiter.waitUntilListening(path: socketPath, server: server, seconds: min(timeout, 10))
+            } catch {
+                _ = cleanUp()
+                throw error
+            }
+            let context = CaseContext(
+                endpoint: .unix(path: socketPath), pipePath: pipePath, mode: testCase.serverMode,
+                configuredSize: testCase.size ?? CaseContext.defaultExportSize,
+                exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed,
+                stopServer: { server.stop(grace: 2) }, pipeKeeper: keeper,
+                serverPeakMemory: { server.peakResidentBytes })
+            context.onCancel { server.killImmediately() }
+            return PreparedCase(context: context, finish: cleanUp)
+        } catch {
+            Self.removeDirectory(directory)
+            throw error
+        }
+    }
+
+    /// The values behind $SOCKET, $ARGS, $PIPE, $MODE and $SIZE.
+    static func placeholders(for testCase: ConformanceCase, socket: String, pipe: String) -> [String: String] {
+        let size = testCase.size.map(String.init) ?? ""
+        let arguments = "\(testCase.serverMode.rawValue)=\(pipe)" + (size.isEmpty ? "" : " size=\(size)")
+        return ["SOCKET": socket, "ARGS": arguments, "PIPE": pipe, "MODE": testCase.serverMode.rawValue, "SIZE": size]
+    }
+
+    static func removeDirectory(_ directory: String) {
+        try? FileManager.default.removeItem(atPath: directory)
+        LiveServers.remove(directory: directory)
+    }
+
+    static func makeTemporaryDirectory() throws -> String {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(base)/nbd-conformance.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw HarnessError("mkdtemp in \(base): \(String(cString: strerror(errno)))")
+        }
+        let directory = String(cString: made)
+        LiveServers.add(directory: directory)
+        return directory
+    }
+}

@@ -1,0 +1,47 @@
+import Glibc
+
+/// One request a workload sends; data for writes and reads comes from the stream pattern at the request's offset.
+public enum StreamRequest: Sendable, Equatable, CustomStringConvertible {
+    case write(offset: UInt64, length: UInt64, fua: Bool)
+    case zero(offset: UInt64, length: UInt64)
+    case read(offset: UInt64, length: UInt64)
+    case flush
+
+    public var description: String {
+        switch self {
+        case .write(let offset, let length, let fua): "WRITE\(fua ? "+FUA" : "") offset=\(offset) length=\(length)"
+        case .zero(let offset, let length): "WRITE_ZEROES offset=\(offset) length=\(length)"
+        case .read(let offset, let length): "READ offset=\(offset) length=\(length)"
+        case .flush: "FLUSH"
+        }
+    }
+}
+
+/// What the server must answer to one request.
+public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
+    case success
+    /// The read must succeed and return zeroes, or the stream pattern at the request's offset.
+    case data(ExpectedStream.Content)
+    case failure(errno: Int32)
+    /// Any error will do, e.g. a payload over the maximum, where the spec lets the server choose.
+    case anyFailure
+
+    public var description: String {
+        switch self {
+        case .success: "success"
+        case .data(let content): "success returning \(content == .zeroes ? "zeroes" : "the stream's bytes")"
+        case .failure(let errno): "failure \(errnoName(errno))"
+        case .anyFailure: "any failure"
+        }
+    }
+}
+
+/// "EIO (5)" style names, so reports read like the man pages.
+public func errnoName(_ code: Int32) -> String {
+    let names: [Int32: String] = [
+        EPERM: "EPERM", EIO: "EIO", ENOMEM: "ENOMEM", EINVAL: "EINVAL", ENOSPC: "ENOSPC",
+        EOVERFLOW: "EOVERFLOW", ENOTSUP: "ENOTSUP", ESHUTDOWN: "ESHUTDOWN", ENOTCONN: "ENOTCONN",
+        ERANGE: "ERANGE", ECANCELED: "ECANCELED", ECONNRESET: "ECONNRESET", EPIPE: "EPIPE",
+    ]
+    return "\(names[code] ?? "errno") (\(code))"
+}

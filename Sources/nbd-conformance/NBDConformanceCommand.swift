@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import NBDClient
+import NBDConformance
+
+/// The command line; everything else lives in NBDConformance so the tests can drive it directly.
+@main
+struct NBDConformanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nbd-conformance",
+        abstract: "Check a streaming NBD server against the NBD protocol and the nbdkit streaming contract.",
+        discussion: """
+            Exit status: 0 all selected cases passed (skips allowed), 1 a case failed, 2 usage or harness error.
+            The server template is a shell command; $SOCKET, $ARGS, $PIPE, $MODE and $SIZE are set in its environment.
+            """)
+
+    @Flag(help: "Print the catalog (ID, level, description, reference) and exit.")
+    var list = false
+
+    @Option(help: "Shell command starting a fresh server per case (default: \(RunConfiguration.defaultTemplate)).")
+    var server: String?
+
+    @Option(help: "A running server: unix:PATH, tcp:HOST:PORT or an nbd:// / nbd+unix:// URI.")
+    var target: String?
+
+    @Option(help: "With --target: the FIFO the target streams to or from.")
+    var pipe: String?
+
+    @Option(help: "Run only cases whose ID matches this glob (repeatable).")
+    var filter: [String] = []
+
+    @Option(help: "Leave out cases whose ID matches this glob; they are reported skipped (repeatable).")
+    var exclude: [String] = []
+
+    @Flag(help: "Also run the SHOULD-level cases.")
+    var strict = false
+
+    @Flag(help: "Also run the long cases (8 GiB stream).")
+    var long = false
+
+    @Option(help: "Seed for payloads and random workloads (default: random, printed with the results).")
+    var seed: UInt64?
+
+    @Option(help: "Seconds per case before its server is killed and the case fails (gigabyte cases get a multiple).")
+    var timeout: Double = 20
+
+    @Option(help: "Write a JUnit XML report to this file.")
+    var junit: String?
+
+    @Option(help: "Write a JSON report to this file.")
+    var json: String?
+
+    @Option(name: [.customShort("j"), .long], help: "Cases to run in parallel with --server.")
+    var jobs = 1
+
+    func validate() throws {
+        if server != nil, target != nil { throw ValidationError("--server and --target exclude each other") }
+        if pipe != nil, target == nil { throw ValidationError("--pipe needs --target") }
+        if let target, NBDEndpoint(parsing: target) == nil { throw ValidationError("--target '\(target)' is not unix:PATH, tcp:HOST:PORT or an NBD URI") }
+        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        if list {
+            try CatalogListing.print(filters: filter)
+            return
+        }
+        var deployment = RunConfiguration.Deployment.serverTemplate(server ?? Self.defaultTemplate())
+        if let target, let endpoint = NBDEndpoint(parsing: target) { deployment = .target(endpoint, pipe: pipe) }
+        var configuration = RunConfiguration(deployment: deployment, seed: seed ?? UInt64.random(in: 1 ... UInt64(UInt32.max)))
+        configuration.filters = filter
+        configuration.excludes = exclude
+        configuration.strict = strict
+        configuration.long = long
+        configuration.timeout = timeout
+        configuration.jobs = jobs
+        configuration.junitPath = junit
+        configuration.jsonPath = json
+        LiveServers.stopAllOnInterrupt()
+        Foundation.exit(ConformanceRun.execute(configuration))
+    }
+
+    /// ArgumentParser exits 64 on usage errors; the harness promises 2, which CI scripts tell from a failed case (1).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                Swift.print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}

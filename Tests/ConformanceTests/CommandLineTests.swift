@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import NBDConformance
+
+/// The executable's contract with CI: usage mistakes exit 2, never 0 and never 1.
+struct CommandLineTests {
+    static let usageMistakes: [[String]] = [
+        ["--filter", "no-such-case"],
+        ["--filter", "negotiation/maximum-block-size-is-32m"],
+        ["--exclude", "*"],
+        ["--no-such-option"],
+        ["--server", "true", "--target", "unix:/nonexistent"],
+        ["--pipe", "/tmp/pipe"],
+        ["--target", "ftp://example"],
+        ["--timeout", "0"],
+        ["--jobs", "0"],
+    ]
+
+    @Test(arguments: usageMistakes)
+    func usageMistakeExitsTwo(_ arguments: [String]) throws {
+        let result = try ChildProcess.run(try BuiltProducts.require(BuiltProducts.conformance), arguments)
+        #expect(result.status == 2, "stdout: \(result.output)\nstderr: \(result.errorOutput)")
+        #expect(!result.errorOutput.isEmpty)
+    }
+
+    @Test func unreachableTargetIsAnInfrastructureError() throws {
+        let result = try ChildProcess.run(try BuiltProducts.require(BuiltProducts.conformance),
+                                          ["--target", "unix:/nonexistent/nbd.sock", "--timeout", "5"])
+        #expect(result.status == 2)
+        #expect(result.errorOutput.contains("cannot reach the target"))
+    }
+
+    @Test func listPrintsEveryCaseWithItsLevelAndReference() throws {
+        let result = try ChildProcess.run(try BuiltProducts.require(BuiltProducts.conformance), ["--list"])
+        #expect(result.status == 0)
+        for testCase in Catalog.all {
+            #expect(result.output.contains("\(testCase.id)  [\(testCase.level.rawValue)"))
+            #expect(result.output.contains("reference: \(testCase.reference)"))
+        }
+    }
+
+    @Test func catalogIDsAreUniqueAndGrouped() {
+        let ids = Catalog.all.map(\.id)
+        #expect(Set(ids).count == ids.count)
+        #expect(Catalog.all.allSatisfy { Catalog.groups.contains($0.group) && !$0.name.isEmpty })
+    }
+}
