@@ -50,7 +50,7 @@ enum NegotiationCases {
         ConformanceCase(
             "negotiation/maximum-block-size-is-32m",
             "The server advertises a maximum block size of 32 MiB",
-            level: .should, reference: "proto.md Block size constraints; issue 2", mode: nil, role: .negotiation
+            level: .should, reference: "proto.md Block size constraints; docs/protocol.md", mode: nil, role: .negotiation
         ) { context in
             let connection = try context.connect { try $0.setRequestBlockSize(true) }
             try expectEqual(try connection.blockSize(.maximum), StreamModel.advertisedMaximumPayload, "maximum block size")
@@ -119,7 +119,7 @@ enum NegotiationCases {
         ConformanceCase(
             "negotiation/hostile-option-length",
             "Options declaring 4 GiB of data do not stop the server from serving new clients",
-            reference: "proto.md Option haggling (length field); issue 2 allocation bound", mode: nil, role: .negotiation
+            reference: "proto.md Option haggling (length field); docs/limits.md (allocation bounds)", mode: nil, role: .negotiation
         ) { context in
             for option in [Wire.unassignedOption, Wire.Option.exportName.rawValue, Wire.Option.info.rawValue] {
                 let socket = try context.rawSocket()

@@ -15,7 +15,7 @@ enum OversizedCases {
         ConformanceCase(
             "oversized/payload-over-maximum-rejected",
             "Writes of 32 MiB + 1 and 64 MiB are rejected without touching the stream",
-            reference: "proto.md Block size constraints (maximum payload); issue 2", size: 256 * mib
+            reference: "proto.md Block size constraints (maximum payload); docs/protocol.md", size: 256 * mib
         ) { context in
             try context.runStream([
                 [.write(offset: 0, length: 4096, fua: false), .write(offset: 4096, length: 32 * mib + 1, fua: false)],
@@ -27,7 +27,7 @@ enum OversizedCases {
         ConformanceCase(
             "oversized/write-past-end-is-enospc",
             "A write crossing the end of the export fails with ENOSPC and the stream is untouched",
-            reference: "proto.md NBD_CMD_WRITE (ENOSPC); issue 2 out of range", size: small
+            reference: "proto.md NBD_CMD_WRITE (ENOSPC); docs/protocol.md out of range", size: small
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 4096, fua: false), .write(offset: small - 100, length: 200, fua: false),
@@ -37,7 +37,7 @@ enum OversizedCases {
         ConformanceCase(
             "oversized/read-past-end-is-einval",
             "A read crossing the end of the export fails with EINVAL",
-            reference: "proto.md NBD_CMD_READ (EINVAL); issue 2 out of range", size: small
+            reference: "proto.md NBD_CMD_READ (EINVAL); docs/protocol.md out of range", size: small
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 4096, fua: false), .read(offset: small - 100, length: 200),
@@ -47,7 +47,7 @@ enum OversizedCases {
         ConformanceCase(
             "oversized/last-byte-and-exact-end",
             "Writes that end exactly at the export's end, including its last byte, succeed; one byte past fails",
-            reference: "proto.md NBD_CMD_WRITE; issue 2 size=", size: small
+            reference: "proto.md NBD_CMD_WRITE; docs/protocol.md size=", size: small
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: small - kib, fua: false), .write(offset: small - kib, length: kib - 1, fua: false),
@@ -58,7 +58,7 @@ enum OversizedCases {
         ConformanceCase(
             "oversized/write-zeroes-4gib",
             "NBD_CMD_WRITE_ZEROES covering 4 GiB appends 4 GiB of zeroes",
-            reference: "proto.md NBD_CMD_WRITE_ZEROES; issue 2 (constant memory)", size: 8 * gib, timeoutScale: 5
+            reference: "proto.md NBD_CMD_WRITE_ZEROES; docs/protocol.md (constant memory)", size: 8 * gib, timeoutScale: 5
         ) { context in
             // One request's length field is 32 bits, so 4 GiB takes more than one.
             let half = 2 * gib
@@ -70,7 +70,7 @@ enum OversizedCases {
         ConformanceCase(
             "oversized/forward-gap-1gib",
             "A write 1 GiB above the highwater zero-fills the whole gap",
-            reference: "nbdkit streaming plugin pwrite (zero-fill); issue 2 (constant memory)", size: 8 * gib, timeoutScale: 5
+            reference: "nbdkit streaming plugin pwrite (zero-fill); docs/protocol.md (constant memory)", size: 8 * gib, timeoutScale: 5
         ) { context in
             try context.runStream([[.write(offset: 0, length: 100, fua: false), .write(offset: 100 + gib, length: 4096, fua: false)]],
                                   memoryLimit: constantMemoryLimit)

@@ -1,7 +1,7 @@
 import Glibc
 import NBDClient
 
-/// Forward gaps, backward access and the sticky error state (nbdkit streaming plugin; issue 2).
+/// Forward gaps, backward access and the sticky error state (nbdkit streaming plugin; docs/protocol.md).
 enum SeekingCases {
     private static let mib = Requests.mib
     private static let streamSize: UInt64 = 64 * Requests.mib
@@ -10,7 +10,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/forward-write-gap-zero-filled",
             "A write above the highwater first fills the gap with zeroes",
-            reference: "nbdkit streaming plugin pwrite (zero-fill); issue 2 write mode", size: streamSize
+            reference: "nbdkit streaming plugin pwrite (zero-fill); docs/protocol.md write mode", size: streamSize
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 1000, fua: false), .write(offset: 5000, length: 3000, fua: false),
@@ -20,7 +20,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/forward-read-gap-discarded",
             "In read mode a read above the highwater reads and discards the gap",
-            reference: "nbdkit streaming plugin pread; issue 2 read mode", mode: .read, size: streamSize
+            reference: "nbdkit streaming plugin pread; docs/protocol.md read mode", mode: .read, size: streamSize
         ) { context in
             try context.runStream([[
                 .read(offset: 0, length: 1000), .read(offset: 5000, length: 3000), .read(offset: 2 * mib + 1, length: 512),
@@ -29,7 +29,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/backward-write-enters-error-state",
             "A write below the highwater fails with EIO and later requests fail with EIO too",
-            reference: "nbdkit streaming plugin pwrite (\"client tried to seek backwards\"); issue 2",
+            reference: "nbdkit streaming plugin pwrite (\"client tried to seek backwards\"); docs/protocol.md",
             size: streamSize, role: .errorProbe(order: 1)
         ) { context in
             let start = context.streamPosition
@@ -45,7 +45,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/error-state-refuses-new-connections",
             "Once in the error state, new connections are refused",
-            reference: "issue 2 write mode (unrecoverable error state)", size: streamSize, role: .errorProbe(order: 2)
+            reference: "docs/protocol.md write mode (unrecoverable error state)", size: streamSize, role: .errorProbe(order: 2)
         ) { context in
             // On a fresh server the stream is first pushed into the error state; a target is already there.
             let phases: [[StreamRequest]] = context.streamPosition == 0
@@ -64,7 +64,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/read-below-highwater-enters-error-state",
             "In write mode a read below the highwater fails with EIO and so do later requests",
-            reference: "issue 2 write mode", size: streamSize
+            reference: "docs/protocol.md write mode", size: streamSize
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 8192, fua: false), .read(offset: 0, length: 512),
@@ -74,7 +74,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/backward-read-enters-error-state",
             "In read mode a read below the highwater fails with EIO and so do later reads",
-            reference: "issue 2 read mode", mode: .read, size: streamSize, role: .errorProbe(order: 1)
+            reference: "docs/protocol.md read mode", mode: .read, size: streamSize, role: .errorProbe(order: 1)
         ) { context in
             let start = context.streamPosition
             var requests: [StreamRequest] = start == 0 ? [.read(offset: 0, length: 8192)] : []
@@ -85,7 +85,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/random-write-workload",
             "A seeded random write workload gives exactly the replies and pipe bytes the stream model predicts",
-            reference: "nbdkit-streaming-plugin(1); issue 2 write mode", size: streamSize
+            reference: "nbdkit-streaming-plugin(1); docs/protocol.md write mode", size: streamSize
         ) { context in
             var generator = RandomWorkload(seed: context.seed)
             try context.runStream([generator.writeMode(count: 300, exportSize: streamSize)])
@@ -93,7 +93,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/random-read-workload",
             "A seeded random read workload gives exactly the replies and bytes the stream model predicts",
-            reference: "nbdkit-streaming-plugin(1); issue 2 read mode", mode: .read, size: streamSize
+            reference: "nbdkit-streaming-plugin(1); docs/protocol.md read mode", mode: .read, size: streamSize
         ) { context in
             var generator = RandomWorkload(seed: context.seed)
             try context.runStream([generator.readMode(count: 200, exportSize: streamSize)], pipeLength: streamSize)

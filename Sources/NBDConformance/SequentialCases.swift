@@ -21,7 +21,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/write-zeroes-interleaved",
             "NBD_CMD_WRITE_ZEROES between writes appends zeroes to the stream",
-            reference: "proto.md NBD_CMD_WRITE_ZEROES; issue 2 write mode", size: streamSize
+            reference: "proto.md NBD_CMD_WRITE_ZEROES; docs/protocol.md write mode", size: streamSize
         ) { context in
             let requests: [StreamRequest] = [
                 .write(offset: 0, length: 4096, fua: false), .zero(offset: 4096, length: 8192),
@@ -34,7 +34,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/flush",
             "NBD_CMD_FLUSH between writes is answered and the stream stays intact",
-            reference: "proto.md NBD_CMD_FLUSH; issue 2 FLUSH", size: streamSize
+            reference: "proto.md NBD_CMD_FLUSH; docs/protocol.md FLUSH", size: streamSize
         ) { context in
             try requireAdvertised("NBD_FLAG_SEND_FLUSH", context) { try $0.canFlush() }
             let writes = Requests.sequentialWrites([4096, 100, 65536, 3])
@@ -58,7 +58,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-at-or-above-highwater-returns-zeroes",
             "In write mode reads at or above the highwater return zeroes and leave the stream alone",
-            reference: "issue 2 write mode; nbdkit streaming plugin pread", size: streamSize
+            reference: "docs/protocol.md write mode; nbdkit streaming plugin pread", size: streamSize
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 5000, fua: false), .read(offset: 5000, length: 4096),
@@ -68,7 +68,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/second-connection-continues",
             "A second connection continues the stream where the first one stopped",
-            reference: "issue 2 one stream per server process", size: streamSize
+            reference: "docs/design.md (one stream per server process)", size: streamSize
         ) { context in
             let lengths: [UInt64] = [4096, 333, 65536, 1, 8192, 70000]
             let writes = Requests.sequentialWrites(lengths)
@@ -86,7 +86,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-end-of-file-is-eio",
             "In read mode, a pipe that ends before the request is satisfied gives EIO",
-            reference: "issue 2 read mode (unexpected end of file)", mode: .read, size: streamSize
+            reference: "docs/protocol.md read mode (unexpected end of file)", mode: .read, size: streamSize
         ) { context in
             let reads = Requests.sequentialReads([4096, 4096, 4096])
             try context.runStream([reads], pipeLength: 4096 + 100)
@@ -94,7 +94,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-mode-rejects-writes",
             "In read mode, writes fail with EPERM and do not disturb the stream",
-            reference: "issue 2 read mode; proto.md NBD_FLAG_READ_ONLY", mode: .read, size: streamSize
+            reference: "docs/protocol.md read mode; proto.md NBD_FLAG_READ_ONLY", mode: .read, size: streamSize
         ) { context in
             try context.runStream([[
                 .read(offset: 0, length: 4096), .write(offset: 4096, length: 512, fua: false), .read(offset: 4096, length: 512),

@@ -1,6 +1,6 @@
 import Glibc
 
-/// The streaming contract (nbdkit-streaming-plugin(1) and issue 2) as a state machine: given requests in order,
+/// The streaming contract (nbdkit-streaming-plugin(1) and docs/protocol.md) as a state machine: given requests in order,
 /// it says what each must return and what the pipe must carry. Workloads are checked against it, not against
 /// hand-computed expectations, so random workloads get exact verdicts too.
 public struct StreamModel: Sendable {
