@@ -52,7 +52,7 @@ public final class Server: Sendable {
                 serve(channel, peer: "stdin")
                 stop.stop(exitStatus: 0)
             }
-            return finish(waitForStop(stop, listeners: []), cleanup: {})
+            return finish(waitForStop(stop, listeners: []).exitStatus, cleanup: {})
         }
 
         let (listeners, endpoint, cleanup) = try listen()
@@ -64,11 +64,11 @@ public final class Server: Sendable {
             child = pid
             detachThread { stop.stop(exitStatus: CaptiveCommand.wait(for: pid)) }
         }
-        let status = waitForStop(stop, listeners: listeners)
+        let reason = waitForStop(stop, listeners: listeners)
         // Stopped by a signal: the captive command goes too, as it cannot outlive its server usefully.
-        if let child, status > 128 { kill(child, SIGTERM) }
+        if let child, case .signal = reason { kill(child, SIGTERM) }
         for listener in listeners { try? listener.close() }
-        return finish(status, cleanup: cleanup)
+        return finish(reason.exitStatus, cleanup: cleanup)
     }
 
     /// A stream left incomplete turns a clean exit into a failure, so a script
@@ -101,15 +101,15 @@ public final class Server: Sendable {
         }
     }
 
-    /// Accepts clients until the stop pipe wakes; returns the exit status asked for.
-    private func waitForStop(_ stop: StopSignal, listeners: [FileDescriptor]) -> Int32 {
+    /// Accepts clients until the stop pipe wakes.
+    private func waitForStop(_ stop: StopSignal, listeners: [FileDescriptor]) -> StopReason {
         var polled = ([stop.readDescriptor] + listeners).map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
         while true {
             guard poll(&polled, nfds_t(polled.count), -1) > 0 else { continue }
             if polled[0].revents != 0 {
                 var byte: UInt8 = 0
                 _ = read(stop.readDescriptor.rawValue, &byte, 1)
-                return stop.exitStatus(afterWakeByte: byte)
+                return stop.reason(afterWakeByte: byte)
             }
             for (index, listener) in listeners.enumerated() where polled[index + 1].revents != 0 {
                 accept(from: listener)

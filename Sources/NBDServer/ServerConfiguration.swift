@@ -7,8 +7,6 @@ public struct ServerConfiguration: Sendable {
     public var handshake: Handshake = .newstyle
     /// The name LIST reports and `$exportname` carries; clients may ask for any name.
     public var exportName: String = ""
-    /// One debug line per request.
-    public var verbose = false
     /// A WRITE whose payload exceeds the advertised maximum is read and dropped
     /// up to this many bytes and answered with an error; a longer one closes
     /// the connection, so a lying length cannot keep the server busy for long.

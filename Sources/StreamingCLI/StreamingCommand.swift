@@ -110,7 +110,6 @@ struct StreamingCommand: ParsableCommand {
         options.captive = runCommand.map(CaptiveCommand.init)
         options.configuration.handshake = oldstyle ? .oldstyle : .newstyle
         options.configuration.exportName = exportName
-        options.configuration.verbose = verbose
         options.configuration.handshakeTimeout = handshakeTimeout
         options.configuration.maximumConnections = maximumConnections
         options.socketMode = socketMode ?? 0o600

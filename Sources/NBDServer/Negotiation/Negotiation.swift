@@ -67,7 +67,9 @@ struct Negotiation {
         switch configuration.handshake {
         case .oldstyle:
             do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
-            try channel.write(Greeting.oldstyle(size: plugin.export.size, flags: plugin.export.transmissionFlags(structuredReplies: false)))
+            try closingOnFailure {
+                try channel.write(Greeting.oldstyle(size: plugin.export.size, flags: plugin.export.transmissionFlags(structuredReplies: false)))
+            }
             return .transmission(session)
         case .newstyle:
             try channel.write(Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]))
@@ -142,8 +144,10 @@ struct Negotiation {
         do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
         session.exportName = name
         let export = plugin.export
-        try channel.write(Greeting.exportNameReply(
-            size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies), noZeroes: noZeroes))
+        try closingOnFailure {
+            try channel.write(Greeting.exportNameReply(
+                size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies), noZeroes: noZeroes))
+        }
         return .transmission(session)
     }
 
@@ -175,19 +179,30 @@ struct Negotiation {
             return nil
         }
         let export = plugin.export
-        try reply(.infoExport(code, size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies)))
-        if request.requests.contains(.name) { try reply(.infoName(code, name: request.exportName)) }
-        if request.requests.contains(.description), let description = export.description {
-            try reply(.infoDescription(code, description: description))
+        try closingOnFailure {
+            try reply(.infoExport(code, size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies)))
+            if request.requests.contains(.name) { try reply(.infoName(code, name: request.exportName)) }
+            if request.requests.contains(.description), let description = export.description {
+                try reply(.infoDescription(code, description: description))
+            }
+            try reply(.infoBlockSize(code, export.blockSizes))
+            try reply(OptionReply(option: code, type: .ack))
         }
-        try reply(.infoBlockSize(code, export.blockSizes))
-        try reply(OptionReply(option: code, type: .ack))
         guard code == .go else {
             plugin.closeConnection()
             return nil
         }
         session.exportName = request.exportName
         return session
+    }
+
+    /// Once the plugin has opened a connection, every way out must close it:
+    /// the plugin counts connections (its last one leaving finishes the stream).
+    private func closingOnFailure(_ body: () throws -> Void) throws {
+        do { try body() } catch {
+            plugin.closeConnection()
+            throw error
+        }
     }
 
     private mutating func metaContext(_ code: OptionCode, _ payload: [UInt8]) throws {

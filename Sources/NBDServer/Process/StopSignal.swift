@@ -28,9 +28,10 @@ final class StopSignal: Sendable {
         _ = Glibc.write(pipe.writeEnd.rawValue, &byte, 1)
     }
 
-    /// The exit status asked for; a signal's is 128 + its number, read from the pipe.
-    func exitStatus(afterWakeByte byte: UInt8) -> Int32 {
-        status.withLock { $0 } ?? 128 + Int32(byte)
+    /// Why the server stops, given the byte that woke the accept loop: a
+    /// request through `stop(exitStatus:)`, or else the signal whose number it is.
+    func reason(afterWakeByte byte: UInt8) -> StopReason {
+        status.withLock { $0 }.map(StopReason.requested) ?? .signal(Int32(byte))
     }
 
     /// SIGINT and SIGTERM become a stop; SIGPIPE is ignored so a vanished reader
@@ -58,3 +59,17 @@ final class StopSignal: Sendable {
 /// The signal handler is a C function pointer and cannot capture; it finds the
 /// pipe here. Written once before handlers are installed.
 nonisolated(unsafe) private var stopSignalWriteDescriptor: Int32 = -1
+
+enum StopReason: Equatable {
+    /// The captive command exited, or the single client left, with this status.
+    case requested(Int32)
+    case signal(Int32)
+
+    /// A signal's status is 128 + its number, as shells report it.
+    var exitStatus: Int32 {
+        switch self {
+        case let .requested(status): status
+        case let .signal(number): 128 + number
+        }
+    }
+}

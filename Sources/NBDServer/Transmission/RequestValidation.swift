@@ -19,7 +19,7 @@ enum RequestValidation {
     static func check(_ header: RequestHeader, export: ExportDescription, session: Session) -> PluginError? {
         let command = header.command
         guard let allowed = allowedFlags(for: command, session: session) else {
-            return PluginError(.invalid, "unknown command \(command.rawValue)")
+            return PluginError(.invalid, "\(command) is not supported")
         }
         guard header.flags.isSubset(of: allowed) else {
             return PluginError(.invalid, "invalid flags 0x\(String(header.flags.rawValue, radix: 16)) for \(command)")

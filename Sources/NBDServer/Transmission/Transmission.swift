@@ -110,7 +110,8 @@ struct Transmission {
             // Clients probe FAST_ZERO routinely; its refusal is not a fault.
             let level: Logger.Level = error.error == .notSupported ? .debug : .error
             logger.log(level: level, "\(header.command) offset=\(header.offset) length=\(header.length): \(error)")
-        } else if configuration.verbose {
+        } else {
+            // One line per request under -v; the logger drops it otherwise, unformatted.
             logger.debug("\(header.command) cookie=\(header.cookie) offset=\(header.offset) length=\(header.length) flags=0x\(String(header.flags.rawValue, radix: 16)): ok")
         }
     }
