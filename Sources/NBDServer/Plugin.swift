@@ -34,10 +34,29 @@ public protocol NBDPlugin: Sendable {
     /// and at most `length` bytes.
     func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent]
 
+    /// Whether WRITE payloads should reach `write(splicing:offset:fua:)` still
+    /// in the client's socket, so the plugin can move them without a copy.
+    var splicesWrites: Bool { get }
+    func write(splicing payload: SocketPayload, offset: UInt64, fua: Bool) throws(PluginError)
+    /// Serves a read by moving its bytes straight from a pipe to the client
+    /// when that is possible now; false sends the server to `read(into:offset:)`.
+    func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool
+
     /// The server is stopping: finish what can be finished and release whoever
     /// waits on the plugin's resources. Returns why the export's content is
     /// incomplete, if it is, so the server's exit status can say so.
     func shutdown() -> PluginError?
+}
+
+/// Plugins without a zero-copy path take every payload in memory.
+extension NBDPlugin {
+    public var splicesWrites: Bool { false }
+
+    public func write(splicing payload: SocketPayload, offset: UInt64, fua: Bool) throws(PluginError) {
+        preconditionFailure("a plugin that splices writes implements write(splicing:)")
+    }
+
+    public func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool { false }
 }
 
 /// The export's shape, fixed for the server's lifetime.

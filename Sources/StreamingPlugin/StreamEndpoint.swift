@@ -77,7 +77,9 @@ final class StreamEndpoint {
             } catch Errno.noSuchAddressOrDevice {
                 // No reader yet: wait in open(), as `cat > fifo` does.
                 logger.notice("waiting for a reader to open \(path)")
-                return try FileDescriptor.open(path, .writeOnly, options: .closeOnExec)
+                let fd = try FileDescriptor.open(path, .writeOnly, options: .closeOnExec)
+                Splice.enlargePipe(fd)
+                return fd
             }
         case .read:
             // A read end opened without a writer would read end of file at once;
@@ -90,6 +92,7 @@ final class StreamEndpoint {
             }
         }
         _ = fcntl(fd.rawValue, F_SETFL, fcntl(fd.rawValue, F_GETFL) & ~O_NONBLOCK)
+        Splice.enlargePipe(fd)
         return fd
     }
 
@@ -114,6 +117,27 @@ final class StreamEndpoint {
     func writeAll(_ bytes: ArraySlice<UInt8>) throws(Failure) {
         // withUnsafeBytes rethrows untyped errors; a Result keeps the type.
         try bytes.withUnsafeBytes { raw in Result { () throws(Failure) in try writeAll(raw) } }.get()
+    }
+
+    /// Moves a client's payload into the FIFO without copying it.
+    func splice(_ payload: SocketPayload) throws(Failure) {
+        let pipe = try open()
+        do {
+            try payload.splice(into: pipe)
+        } catch {
+            switch error {
+            case .unsupported:
+                let data: UnsafeRawBufferPointer
+                do { data = try payload.read() } catch { throw Failure(description: "the client went away mid-payload: \(error)") }
+                try writeAll(data)
+            case let .endOfInput(moved):
+                throw Failure(description: "the client went away after \(moved) of \(payload.count) payload bytes, which are in \(path)")
+            case .failed(.brokenPipe, _):
+                throw Failure(description: "the reader of \(path) went away")
+            case let .failed(error, moved):
+                throw Failure(description: "splice into \(path) after \(moved) of \(payload.count) bytes: \(error)")
+            }
+        }
     }
 
     /// Reads exactly `buffer.count` bytes; false if the stream ended first.

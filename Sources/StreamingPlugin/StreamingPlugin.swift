@@ -8,6 +8,9 @@ import Synchronization
 /// absorb requests arriving slightly out of order (`reorder=`, `retain=`).
 public final class StreamingPlugin: NBDPlugin {
     public let export: ExportDescription
+    /// Write payloads go from the client's socket into the FIFO inside the
+    /// kernel; a window needs them in memory, and splice needs a pipe.
+    public let splicesWrites: Bool
     private let configuration: StreamingConfiguration
     private let logger: Logger
     private let stream: Mutex<Stream>
@@ -18,6 +21,7 @@ public final class StreamingPlugin: NBDPlugin {
         self.configuration = configuration
         self.logger = logger
         let endpoint = try StreamEndpoint(path: configuration.path, mode: configuration.mode, logger: logger)
+        splicesWrites = configuration.mode == .write && configuration.reorder == 0 && endpoint.kind == .fifo
         stream = Mutex(Stream(configuration: configuration, endpoint: endpoint))
         export = ExportDescription(
             size: configuration.size,
@@ -70,6 +74,33 @@ public final class StreamingPlugin: NBDPlugin {
                 }
             }
         }
+    }
+
+    /// Read mode's zero-copy path: only when the bytes are the next ones in the
+    /// FIFO (no gap to skip, nothing to retain) and the FIFO already holds them
+    /// all, so the reply cannot fail once its header is out.
+    public func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool {
+        guard configuration.mode == .read, configuration.retain == 0 else { return false }
+        return try stream.withLock { stream throws(PluginError) -> Bool in
+            guard stream.endpoint.kind == .fifo,
+                  try stream.position.planRead(offset: offset, length: UInt64(reply.length)) == .stream(gap: 0) else { return false }
+            var sent = false
+            try stream.guarded { stream throws(StreamEndpoint.Failure) in
+                let pipe = try stream.endpoint.open()
+                guard Splice.readableBytes(pipe) >= reply.length else { return }
+                reply.send(from: pipe)
+                stream.advance(to: offset + UInt64(reply.length))
+                sent = true
+            }
+            return sent
+        }
+    }
+
+    /// Write mode's zero-copy path (see `splicesWrites`).
+    public func write(splicing payload: SocketPayload, offset: UInt64, fua: Bool) throws(PluginError) {
+        try append(offset: offset, length: UInt64(payload.count), fua: fua,
+                   held: { preconditionFailure("splicing is off while a window may hold writes") },
+                   put: { stream throws(StreamEndpoint.Failure) in try stream.endpoint.splice(payload) })
     }
 
     public func write(_ data: UnsafeRawBufferPointer, offset: UInt64, fua: Bool) throws(PluginError) {

@@ -1,10 +1,24 @@
 #ifndef CSYSTEMSHIMS_H
 #define CSYSTEMSHIMS_H
 
-/* System calls Swift cannot reach directly: prctl is variadic. */
+#include <sys/types.h>
 
-/* Asks the kernel to send `signal` to this process when its parent exits.
-   Returns 0, or -1 with errno set. */
+/* System calls Swift cannot reach directly: prctl and fcntl are variadic, and
+   the splice family is hidden behind _GNU_SOURCE. Each returns what the system
+   call returns (-1 with errno set on failure). */
+
+/* Asks the kernel to send `signal` to this process when its parent exits. */
 int nbd_shim_set_parent_death_signal(int signal);
+
+/* Moves up to `count` bytes between two descriptors, one of which is a pipe,
+   without copying them through user space. `more` hints that more data follows
+   (SPLICE_F_MORE). Linux only: elsewhere it fails with ENOSYS. */
+ssize_t nbd_shim_splice(int from, int to, size_t count, int more);
+
+/* Sets a pipe's buffer size (F_SETPIPE_SZ); returns the size granted. */
+int nbd_shim_set_pipe_size(int fd, int size);
+
+/* Bytes waiting to be read from a pipe or socket (FIONREAD). */
+int nbd_shim_readable_bytes(int fd);
 
 #endif

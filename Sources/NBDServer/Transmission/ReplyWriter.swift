@@ -18,10 +18,14 @@ struct ReplyWriter {
 
     /// A read's data in a single chunk, so DF is honoured whatever the client asked.
     func data(cookie: UInt64, offset: UInt64, _ data: UnsafeRawBufferPointer) throws {
-        let header = structured
-            ? Reply.offsetDataHeader(cookie: cookie, offset: offset, dataLength: UInt32(data.count), done: true)
+        try channel.write(header: dataHeader(cookie: cookie, offset: offset, length: UInt32(data.count)), data: data)
+    }
+
+    /// What goes in front of a successful read's data.
+    func dataHeader(cookie: UInt64, offset: UInt64, length: UInt32) -> [UInt8] {
+        structured
+            ? Reply.offsetDataHeader(cookie: cookie, offset: offset, dataLength: length, done: true)
             : Reply.simple(cookie: cookie, error: .ok)
-        try channel.write(header: header, data: data)
     }
 
     func blockStatus(cookie: UInt64, contextID: UInt32, extents: [Extent]) throws {

@@ -54,6 +54,7 @@ struct Transmission {
             try replies.failure(cookie: header.cookie, refusal)
             return true
         }
+        if let spliced = try serveSpliced(header) { return spliced }
         // Only READ and WRITE carry data, and validation bounds their length by
         // the buffer; WRITE_ZEROES, CACHE and BLOCK_STATUS may be far longer.
         let dataLength = header.command == .read || header.hasPayload ? Int(header.length) : 0
@@ -73,6 +74,42 @@ struct Transmission {
             try replies.blockStatus(cookie: header.cookie, contextID: session.baseAllocationContext ?? 0, extents: extents)
         }
         return true
+    }
+
+    /// The zero-copy paths: a WRITE whose payload the plugin moves from the
+    /// socket itself, a READ whose data it moves straight to the client. Nil
+    /// when the request takes the copying path instead; else whether the
+    /// connection goes on.
+    private func serveSpliced(_ header: RequestHeader) throws -> Bool? {
+        switch header.command {
+        case .write where plugin.splicesWrites:
+            let payload = SocketPayload(channel: channel, buffer: buffer, count: Int(header.length))
+            do throws(PluginError) {
+                try plugin.write(splicing: payload, offset: header.offset, fua: header.flags.contains(.fua))
+            } catch {
+                try payload.drain()
+                log(header, error)
+                try replies.failure(cookie: header.cookie, error)
+                return true
+            }
+            log(header, nil, spliced: true)
+            try replies.success(cookie: header.cookie)
+            return true
+        case .read:
+            let reply = SplicedReply(channel: channel, header: replies.dataHeader(cookie: header.cookie, offset: header.offset, length: header.length),
+                                     buffer: buffer, length: Int(header.length))
+            do throws(PluginError) {
+                guard try plugin.read(splicingTo: reply, offset: header.offset) else { return nil }
+            } catch {
+                log(header, error)
+                try replies.failure(cookie: header.cookie, error)
+                return true
+            }
+            log(header, nil, spliced: true)
+            return !reply.clientFailed
+        default:
+            return nil
+        }
     }
 
     /// What a request that the plugin served sends back.
@@ -105,14 +142,14 @@ struct Transmission {
         return .done
     }
 
-    private func log(_ header: RequestHeader, _ error: PluginError?) {
+    private func log(_ header: RequestHeader, _ error: PluginError?, spliced: Bool = false) {
         if let error {
             // Clients probe FAST_ZERO routinely; its refusal is not a fault.
             let level: Logger.Level = error.error == .notSupported ? .debug : .error
             logger.log(level: level, "\(header.command) offset=\(header.offset) length=\(header.length): \(error)")
         } else {
             // One line per request under -v; the logger drops it otherwise, unformatted.
-            logger.debug("\(header.command) cookie=\(header.cookie) offset=\(header.offset) length=\(header.length) flags=0x\(String(header.flags.rawValue, radix: 16)): ok")
+            logger.debug("\(header.command) cookie=\(header.cookie) offset=\(header.offset) length=\(header.length) flags=0x\(String(header.flags.rawValue, radix: 16)): ok\(spliced ? " (spliced)" : "")")
         }
     }
 }

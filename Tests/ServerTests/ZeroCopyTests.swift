@@ -1,0 +1,54 @@
+import Foundation
+import NBDClient
+import Testing
+
+/// Both data paths, byte for byte: splice(2) between the client's socket and a
+/// FIFO, and the copying fallback for endpoints splice cannot serve.
+@Suite struct ZeroCopyTests {
+    let directory: TestDirectory
+    init() throws { directory = try TestDirectory() }
+
+    func splicedRequests(_ log: String) -> Int {
+        log.split(separator: "\n").filter { $0.hasSuffix("ok (spliced)") }.count
+    }
+
+    @Test func fifoWritesAreSplicedAndExact() throws {
+        let fixture = try DrainedPipe()
+        let server = try ServerProcess(["-v", "write=\(fixture.path)"], in: fixture.directory)
+        let data = testPattern(count: 5 << 20)
+        let connection = try server.connect()
+        try connection.pwrite(Array(data[..<(4 << 20)]), offset: 0)
+        try connection.pwrite(Array(data[(4 << 20)...]), offset: 4 << 20, flags: [.fua])
+        try connection.shutdown()
+        server.stop()
+        #expect(try fixture.reader.contents() == data)
+        #expect(splicedRequests(server.log) == 2)
+    }
+
+    @Test func regularFileWritesTakeTheCopyingPath() throws {
+        let file = try directory.write([], to: "image")
+        let server = try ServerProcess(["-v", "write=\(file)"], in: directory)
+        let data = testPattern(count: 1 << 20)
+        let connection = try server.connect()
+        try connection.pwrite(data, offset: 0)
+        try connection.shutdown()
+        server.stop()
+        #expect(directory.contents(of: "image") == data)
+        #expect(splicedRequests(server.log) == 0)
+        #expect(server.log.contains("write cookie="))
+    }
+
+    @Test func fifoReadsAreSplicedOnceThePipeHoldsTheData() throws {
+        let pipe = try directory.makeFIFO("pipe")
+        let data = testPattern(count: 256 << 10)
+        let server = try ServerProcess(["-v", "read=\(pipe)", "size=\(data.count)"], in: directory)
+        let writer = PipeWriter(path: pipe, bytes: data)
+        let connection = try server.connect()
+        var received = try connection.pread(count: 1, offset: 0)
+        // The whole stream now sits in the pipe's 1 MiB buffer.
+        #expect(writer.finished())
+        received += try connection.pread(count: data.count - 1, offset: 1)
+        #expect(received == data)
+        #expect(splicedRequests(server.log) >= 1)
+    }
+}
