@@ -70,7 +70,11 @@ let package = Package(
         ),
         .testTarget(name: "NBDProtocolTests", dependencies: ["NBDProtocol"]),
         .testTarget(name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "NBDServer"]),
-        .testTarget(name: "ServerTests", dependencies: ["NBDClient", "NBDProtocol", "nbd-streaming"]),
+        // Processes, pipes and raw sockets for the tests that drive the real binary.
+        .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol"], path: "Tests/TestSupport"),
+        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
         .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty"]),
+        // Hostile clients and the fault matrix, against the real binary (issue 5).
+        .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
     ]
 )

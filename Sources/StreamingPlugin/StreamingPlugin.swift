@@ -89,7 +89,10 @@ public final class StreamingPlugin: NBDPlugin {
                 let pipe = try stream.endpoint.open()
                 guard Splice.readableBytes(pipe) >= reply.length else { return }
                 reply.send(from: pipe)
-                stream.advance(to: offset + UInt64(reply.length))
+                // A client gone mid-reply leaves its bytes in the pipe; they are
+                // this request's and must not reach the next one.
+                stream.advance(to: offset + UInt64(reply.length - reply.unsent))
+                try stream.discard(UInt64(reply.unsent))
                 sent = true
             }
             return sent

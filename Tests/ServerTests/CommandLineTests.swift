@@ -1,5 +1,6 @@
 import Foundation
 import NBDClient
+import TestSupport
 import Testing
 
 /// nbdkit's command line: the same parameters, errors and exit statuses.

@@ -1,5 +1,6 @@
 import Foundation
 import NBDClient
+import TestSupport
 import Testing
 
 /// Real clients through `--run`, as users stream disk images: qemu-img,
@@ -12,7 +13,7 @@ import Testing
         // The first example of the man page, with nbd-streaming in place of nbdkit streaming.
         let (result, streamed) = try stream.write(client: "qemu-img convert -n -f raw \(stream.image) -O raw $nbd")
         #expect(result.status == 0, "\(result.output)")
-        #expect(streamed == stream.data)
+        #expect(firstDifference(streamed, stream.data) == nil)
     }
 
     @Test func qemuImgConvertReadsThePipe() throws {
@@ -27,13 +28,13 @@ import Testing
     @Test func nbdcopyWritesThePipe() throws {
         let (result, streamed) = try stream.write(client: "nbdcopy \(stream.image) \"$uri\"")
         #expect(result.status == 0, "\(result.output)")
-        #expect(streamed == stream.data)
+        #expect(firstDifference(streamed, stream.data) == nil)
     }
 
     @Test func nbdcopyReadsThePipe() throws {
         let (result, output) = try stream.read(client: "nbdcopy \"$uri\" OUTPUT")
         #expect(result.status == 0, "\(result.output)")
-        #expect(output == stream.data)
+        #expect(firstDifference(output ?? [], stream.data) == nil)
     }
 
     @Test func nbdinfoSeesTheExportAsAdvertised() throws {

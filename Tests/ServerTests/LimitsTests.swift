@@ -1,5 +1,6 @@
 import Foundation
 import NBDClient
+import TestSupport
 import Testing
 
 /// The bounds a real server keeps against clients that misbehave, and its

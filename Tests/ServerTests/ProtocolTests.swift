@@ -1,6 +1,7 @@
 import Foundation
 import NBDClient
 import NBDProtocol
+import TestSupport
 import Testing
 
 /// Protocol behaviour seen through libnbd: advertised flags, bounds, limits.

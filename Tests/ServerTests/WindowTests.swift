@@ -1,5 +1,6 @@
 import Foundation
 import NBDClient
+import TestSupport
 import Testing
 
 /// reorder= and retain=: out-of-order clients and several connections on one
@@ -57,25 +58,25 @@ import Testing
     @Test func qemuImgOutOfOrderWritesStreamExactlyWithTheWindow() throws {
         let (result, streamed) = try stream.write(["reorder=64M"], client: "qemu-img convert -n -W -m 16 -f raw \(stream.image) -O raw $nbd")
         #expect(result.status == 0, "\(result.output)")
-        #expect(streamed == stream.data)
+        #expect(firstDifference(streamed, stream.data) == nil)
     }
 
     @Test func qemuImgOutOfOrderReadWithTheWindow() throws {
         let (result, output) = try stream.read(["retain=64M"], client: "qemu-img convert -W -m 16 -f raw $nbd -O raw OUTPUT")
         #expect(result.status == 0, "\(result.output)")
-        #expect(output == stream.data)
+        #expect(firstDifference(output ?? [], stream.data) == nil)
     }
 
     @Test func nbdcopyFourConnectionsWritesExactlyWithTheWindow() throws {
         let (result, streamed) = try stream.write(["reorder=256M"], client: "nbdcopy --connections=4 --requests=64 \(stream.image) \"$uri\"")
         #expect(result.status == 0, "\(result.output)")
-        #expect(streamed == stream.data)
+        #expect(firstDifference(streamed, stream.data) == nil)
     }
 
     @Test func nbdcopyFourConnectionsReadsExactlyWithTheWindow() throws {
         let (result, output) = try stream.read(["retain=512M"], client: "nbdcopy --connections=4 --requests=64 \"$uri\" OUTPUT")
         #expect(result.status == 0, "\(result.output)")
-        #expect(output == stream.data)
+        #expect(firstDifference(output ?? [], stream.data) == nil)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NBDClient
+import TestSupport
 import Testing
 
 /// Write mode: what the client writes comes out of the pipe, in order, and
@@ -29,7 +30,7 @@ import Testing
         try connection.pwrite(Array(data[offset...]), offset: UInt64(offset))
         try connection.shutdown()
         #expect(server.stop() == 128 + SIGTERM)
-        #expect(try reader.contents() == data)
+        #expect(try firstDifference(reader.contents(), data) == nil)
     }
 
     @Test func forwardGapIsZeroFilled() throws {
@@ -55,7 +56,7 @@ import Testing
         try connection.flush()
         try connection.shutdown()
         server.stop()
-        #expect(try reader.contents() == data + [UInt8](repeating: 0, count: zeroes) + data)
+        #expect(try firstDifference(reader.contents(), data + [UInt8](repeating: 0, count: zeroes) + data) == nil)
     }
 
     @Test func fastZeroIsRefusedWithoutTouchingTheStream() throws {

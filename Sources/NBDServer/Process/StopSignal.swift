@@ -34,10 +34,12 @@ final class StopSignal: Sendable {
         status.withLock { $0 }.map(StopReason.requested) ?? .signal(Int32(byte))
     }
 
-    /// SIGINT and SIGTERM become a stop; SIGPIPE is ignored so a vanished reader
-    /// or client is an EPIPE error, never the server's death.
+    /// SIGINT and SIGTERM become a stop. SIGPIPE and SIGXFSZ are ignored so a
+    /// vanished reader or client (EPIPE) and a file endpoint past its size
+    /// limit (EFBIG) are errors of one request, never the server's death.
     func installHandlers() {
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { number in
             var byte = UInt8(truncatingIfNeeded: number)

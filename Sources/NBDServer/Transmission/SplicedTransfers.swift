@@ -56,6 +56,9 @@ public final class SplicedReply {
     public let length: Int
     /// The client went away while the reply was going out.
     public private(set) var clientFailed = false
+    /// Bytes of the reply still in the pipe after a failed send: they belong
+    /// to this request, so the plugin must consume them, as the copying path would.
+    public private(set) var unsent = 0
 
     init(channel: Channel, header: [UInt8], buffer: UnsafeMutableRawBufferPointer, length: Int) {
         self.channel = channel
@@ -67,16 +70,30 @@ public final class SplicedReply {
     public func send(from pipe: FileDescriptor) {
         do {
             try channel.write(header)
-            do {
-                try Splice.move(length, from: pipe, to: channel.output)
-            } catch .unsupported {
+        } catch {
+            return fail(unsent: length)
+        }
+        do {
+            try Splice.move(length, from: pipe, to: channel.output)
+        } catch {
+            switch error {
+            case .unsupported:
                 // A client on a descriptor splice cannot reach: copy instead.
                 let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<length])
-                try Channel(input: pipe, output: channel.output).readExactly(into: data)
-                try channel.write(UnsafeRawBufferPointer(data))
+                do {
+                    try Channel(input: pipe, output: channel.output).readExactly(into: data)
+                    try channel.write(UnsafeRawBufferPointer(data))
+                } catch {
+                    fail(unsent: 0)
+                }
+            case let .endOfInput(moved), let .failed(_, moved):
+                fail(unsent: length - moved)
             }
-        } catch {
-            clientFailed = true
         }
+    }
+
+    private func fail(unsent: Int) {
+        clientFailed = true
+        self.unsent = unsent
     }
 }

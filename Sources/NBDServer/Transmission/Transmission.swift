@@ -87,8 +87,8 @@ struct Transmission {
             do throws(PluginError) {
                 try plugin.write(splicing: payload, offset: header.offset, fua: header.flags.contains(.fua))
             } catch {
-                try payload.drain()
                 log(header, error)
+                try payload.drain()
                 try replies.failure(cookie: header.cookie, error)
                 return true
             }

@@ -1,7 +1,19 @@
 import Foundation
 
 /// Starts `executable` with `arguments`, its output (both streams) to `output`.
-func spawn(_ executable: String, _ arguments: [String], output: String, environment: [String: String] = [:]) throws -> pid_t {
+public func spawn(_ executable: String, _ arguments: [String], output: String, environment: [String: String] = [:]) throws -> pid_t {
+    // Start the child as a shell would: test threads block most signals and the
+    // runner ignores SIGPIPE, and posix_spawn would hand both down, hiding how
+    // the child fares against those signals.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t(), allSignals = sigset_t()
+    sigemptyset(&noSignals)
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var files = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&files)
     defer { posix_spawn_file_actions_destroy(&files) }
@@ -13,13 +25,13 @@ func spawn(_ executable: String, _ arguments: [String], output: String, environm
     let envp = variables.map { "\($0.key)=\($0.value)".withCString { strdup($0) } } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var pid = pid_t()
-    let error = posix_spawnp(&pid, executable, &files, nil, argv, envp)
+    let error = posix_spawnp(&pid, executable, &files, &attributes, argv, envp)
     guard error == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(error)))") }
     return pid
 }
 
 /// The exit status (128 + signal when killed), or nil if still running.
-func reap(_ pid: pid_t, blocking: Bool) -> Int32? {
+public func reap(_ pid: pid_t, blocking: Bool) -> Int32? {
     var status: Int32 = 0
     guard waitpid(pid, &status, blocking ? 0 : WNOHANG) == pid else { return nil }
     let signal = status & 0x7f
@@ -27,13 +39,13 @@ func reap(_ pid: pid_t, blocking: Bool) -> Int32? {
 }
 
 /// The result of a command run to completion.
-struct CommandResult {
-    let status: Int32
-    let output: String
+public struct CommandResult {
+    public let status: Int32
+    public let output: String
 }
 
 /// Runs a command to its end, killed after `seconds`; a missing tool fails the test.
-func run(_ executable: String, _ arguments: [String], seconds: Double = 60, environment: [String: String] = [:]) throws -> CommandResult {
+public func run(_ executable: String, _ arguments: [String], seconds: Double = 60, environment: [String: String] = [:]) throws -> CommandResult {
     let directory = try TestDirectory()
     let output = directory.file("output")
     let pid = try spawn(executable, arguments, output: output, environment: environment)

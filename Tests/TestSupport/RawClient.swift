@@ -3,10 +3,10 @@ import NBDProtocol
 
 /// A client on a bare socket for what libnbd will not send: lying lengths,
 /// unknown options, oversized payloads.
-final class RawClient {
+public final class RawClient {
     private let fd: Int32
 
-    init(socket path: String) throws {
+    public init(socket path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -21,7 +21,7 @@ final class RawClient {
 
     deinit { close(fd) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let count = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -31,7 +31,7 @@ final class RawClient {
     }
 
     /// Reads exactly `count` bytes; the receive timeout bounds the wait.
-    func receive(_ count: Int) throws -> [UInt8] {
+    public func receive(_ count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
@@ -43,7 +43,7 @@ final class RawClient {
     }
 
     /// Fixed newstyle greeting with NO_ZEROES.
-    func greet() throws {
+    public func greet() throws {
         let greeting = try receive(18)
         guard greeting == Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]) else { throw TestFailure("unexpected greeting \(greeting)") }
         var flags = ByteWriter()
@@ -51,13 +51,13 @@ final class RawClient {
         try send(flags.bytes)
     }
 
-    func receiveOptionReply() throws -> OptionReply {
+    public func receiveOptionReply() throws -> OptionReply {
         let header = try OptionReply.decodeHeader(receive(OptionReply.headerLength))
         return OptionReply(option: header.option, type: header.type, payload: try receive(Int(header.length)))
     }
 
     /// Greets and sends NBD_OPT_GO for the default export, reading replies up to ACK.
-    func negotiateGo() throws {
+    public func negotiateGo() throws {
         try greet()
         let payload = InfoRequest(exportName: "", requests: []).encode()
         try send(OptionHeader(code: .go, length: UInt32(payload.count)).encode() + payload)
@@ -65,7 +65,7 @@ final class RawClient {
     }
 
     /// True once the server has closed the connection (reads end), within `seconds`.
-    func receiveUntilClosed(seconds: Int) throws -> Bool {
+    public func receiveUntilClosed(seconds: Int) throws -> Bool {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var scratch = [UInt8](repeating: 0, count: 4096)

@@ -2,12 +2,12 @@ import Foundation
 
 /// The reading end of a FIFO the server writes to: opened at once without
 /// blocking, drained by a thread, and checked with a deadline.
-final class PipeReader: @unchecked Sendable {
+public final class PipeReader: @unchecked Sendable {
     private let fd: Int32
     private let done = DispatchSemaphore(value: 0)
     private var bytes: [UInt8] = []
 
-    init(path: String) throws {
+    public init(path: String) throws {
         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw TestFailure("open \(path): \(String(cString: strerror(errno)))") }
         Thread.detachNewThread { [self] in drain() }
@@ -15,7 +15,7 @@ final class PipeReader: @unchecked Sendable {
 
     /// Everything the pipe carried up to end of file, which the server gives
     /// when it closes the pipe.
-    func contents(within seconds: Double = 30) throws -> [UInt8] {
+    public func contents(within seconds: Double = 30) throws -> [UInt8] {
         guard done.wait(timeout: .now() + seconds) == .success else { throw TestFailure("the pipe did not reach end of file within \(seconds) s") }
         return bytes
     }
@@ -43,10 +43,10 @@ final class PipeReader: @unchecked Sendable {
 }
 
 /// Feeds a FIFO the server reads from, on a thread, then closes it.
-final class PipeWriter: @unchecked Sendable {
+public final class PipeWriter: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
-    init(path: String, bytes: [UInt8]) {
+    public init(path: String, bytes: [UInt8]) {
         // The server may close its end before all bytes are in: that must be
         // an EPIPE here, not the death of the whole test process.
         signal(SIGPIPE, SIG_IGN)
@@ -64,16 +64,16 @@ final class PipeWriter: @unchecked Sendable {
         }
     }
 
-    func finished(within seconds: Double = 30) -> Bool {
+    public func finished(within seconds: Double = 30) -> Bool {
         done.wait(timeout: .now() + seconds) == .success
     }
 }
 
 /// A reader that holds the FIFO open but never reads, so the pipe fills.
-final class IdlePipeReader {
+public final class IdlePipeReader {
     private var fd: Int32
 
-    init(path: String) throws {
+    public init(path: String) throws {
         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw TestFailure("open \(path): \(String(cString: strerror(errno)))") }
     }
@@ -81,14 +81,14 @@ final class IdlePipeReader {
     deinit { close() }
 
     /// Bytes written into the pipe and not yet read.
-    var queuedBytes: Int {
+    public var queuedBytes: Int {
         var count: Int32 = 0
         _ = ioctl(fd, UInt(FIONREAD), &count)
         return Int(count)
     }
 
     /// Goes away, as a reader that dies does.
-    func close() {
+    public func close() {
         if fd >= 0 { Foundation.close(fd) }
         fd = -1
     }
@@ -96,12 +96,12 @@ final class IdlePipeReader {
 
 /// A test directory with a FIFO that a `PipeReader` already drains: the usual
 /// set-up of a write-mode test.
-struct DrainedPipe {
-    let directory: TestDirectory
-    let path: String
-    let reader: PipeReader
+public struct DrainedPipe {
+    public let directory: TestDirectory
+    public let path: String
+    public let reader: PipeReader
 
-    init() throws {
+    public init() throws {
         directory = try TestDirectory()
         path = try directory.makeFIFO("pipe")
         reader = try PipeReader(path: path)

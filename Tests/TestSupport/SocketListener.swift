@@ -1,10 +1,10 @@
 import Foundation
 
 /// The other side of a Unix-socket endpoint: a listener the server connects to.
-final class SocketListener: @unchecked Sendable {
+public final class SocketListener: @unchecked Sendable {
     private let fd: Int32
 
-    init(path: String) throws {
+    public init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -18,7 +18,7 @@ final class SocketListener: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Accepts the server's connection and reads to end of file, bounded in time.
-    func acceptAndReadAll(seconds: Double = 10) throws -> [UInt8] {
+    public func acceptAndReadAll(seconds: Double = 10) throws -> [UInt8] {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, Int32(seconds * 1000)) == 1 else { throw TestFailure("the server never connected") }
         let client = accept(fd, nil, nil)
@@ -36,7 +36,7 @@ final class SocketListener: @unchecked Sendable {
     }
 
     /// Accepts the server's connection on a thread and sends `bytes`, then closes.
-    func acceptAndSend(_ bytes: [UInt8]) {
+    public func acceptAndSend(_ bytes: [UInt8]) {
         Thread.detachNewThread { [fd] in
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 10_000) == 1 else { return }
