@@ -1,0 +1,74 @@
+"""What is measured: the shapes and contestants of issue 4, as a list of cases the driver runs every round.
+
+A case knows which rows it is compared with: the nbdkit `null` and `memory` runs of the same shape, and the
+bare pipe with the same reader (write mode) or the same writer (read mode).
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from lab import MIB, Shape
+
+WRITE_SHAPES = [Shape(4096, 1), Shape(64 * 1024, 1), Shape(MIB, 16), Shape(4096, 64), Shape(32 * MIB, 4)]
+READ_SHAPES = [Shape(64 * 1024, 1), Shape(MIB, 16)]
+
+# The ends of a pipe, by what they do with the bytes.
+COPY, SPLICE = False, True
+READER = {COPY: "read()", SPLICE: "splice"}
+WRITER = {COPY: "write()", SPLICE: "vmsplice"}
+STREAMING = "nbd-streaming"
+NULL = "nbdkit null"
+MEMORY = "nbdkit memory"
+BARE_PIPE = "bare pipe"
+
+
+def pipe_name(feed_splice, drain_splice):
+    return f"{WRITER[feed_splice]} → {READER[drain_splice]}"
+
+
+@dataclass
+class Case:
+    group: str                      # "write", "read", "copy" or "pipe": one table each
+    shape: str
+    contestant: str
+    run: Callable                   # () -> lab.Sample
+    pipe_reference: Optional[str]   # the bare-pipe contestant it is compared with
+    has_floor: bool = False         # compared with nbdkit null and memory of the same shape
+
+    @property
+    def key(self):
+        return (self.group, self.shape, self.contestant)
+
+
+def cases(lab, stream_bytes, image, image_bytes):
+    result = []
+    for shape in WRITE_SHAPES:
+        for splice in (COPY, SPLICE):
+            result.append(Case("write", shape.label, f"{STREAMING}, {READER[splice]} reader",
+                               _bind(lab.nbd, "streaming", stream_bytes, shape, "write", splice),
+                               pipe_name(COPY, splice), has_floor=True))
+        result += _floor_cases(lab, "write", shape, stream_bytes)
+    for shape in READ_SHAPES:
+        for splice in (COPY, SPLICE):
+            result.append(Case("read", shape.label, f"{STREAMING}, {WRITER[splice]} feeder",
+                               _bind(lab.nbd, "streaming", stream_bytes, shape, "read", splice),
+                               pipe_name(splice, COPY), has_floor=True))
+        result += _floor_cases(lab, "read", shape, stream_bytes)
+    for feed_splice in (COPY, SPLICE):
+        for drain_splice in (COPY, SPLICE):
+            result.append(Case("pipe", BARE_PIPE, pipe_name(feed_splice, drain_splice),
+                               _bind(lab.bare_pipe, stream_bytes, feed_splice, drain_splice), None))
+    for direction in ("write", "read"):
+        for tool in ("qemu-img", "nbdcopy"):
+            result.append(Case("copy", f"image, {direction} mode", "qemu-img convert" if tool == "qemu-img" else tool,
+                               _bind(lab.copy_tool, tool, image, image_bytes, direction),
+                               pipe_name(COPY, COPY)))
+    return result
+
+
+def _floor_cases(lab, direction, shape, stream_bytes):
+    return [Case(direction, shape.label, f"nbdkit {plugin}", _bind(lab.nbd, plugin, stream_bytes, shape, direction),
+                 None) for plugin in ("null", "memory")]
+
+
+def _bind(function, *args):
+    return lambda: function(*args)
