@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 4's side-by-side benchmark: nbd-streaming against nbdkit null and memory and against the bare pipe,
 in one run, contestants alternating round by round, medians of the rounds. Writes docs/benchmark.md and
-docs/benchmark.svg. Needs the packages of bench/install.sh; Python 3 standard library only.
+docs/benchmark.svg. Needs the packages of scripts/install-debian-packages.sh; Python 3 standard library only.
 
     bench/run.py            # 1 GiB streams, 2 GiB images, 3 rounds (about 6 minutes on 2 cores)
     bench/run.py --quick    # a smoke run, under a minute
@@ -34,7 +34,7 @@ def main():
         os.sched_setaffinity(0, {int(cpu) for cpu in args.cpus.split(",")})
     for tool in ("nbdkit", "nbdcopy", "qemu-img"):
         if not shutil.which(tool):
-            sys.exit(f"{tool} is missing: run bench/install.sh first")
+            sys.exit(f"{tool} is missing: run scripts/install-debian-packages.sh first")
     work = tempfile.mkdtemp(prefix="nbd-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:
         bin_dir = os.path.join(REPO, ".build", "release") if args.no_build else build(work, args.server is None)

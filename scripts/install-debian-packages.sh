@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build, the tests and the examples use.
+# Installs the Debian 12 packages the build, the tests, the examples and the
+# benchmark use.
 # The Swift 6 toolchain itself is not a Debian package; it must be on PATH.
 set -euo pipefail
 packages=(
@@ -8,6 +9,7 @@ packages=(
   nbdkit        # peer servers (null, memory) for the harness and the benchmark
   qemu-utils    # qemu-img
   libxml2-utils # xmllint, to validate JUnit reports against the XSD
+  python3       # bench/run.py (standard library only)
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 $sudo apt-get update
