@@ -16,6 +16,8 @@ public final class CaseContext: @unchecked Sendable {
     let streamPosition: UInt64
     let pattern: StreamPattern
     let seed: UInt64
+    /// The windows the server was started with, which the stream model must know.
+    let windows: StreamWindows
     let cancellation = Cancellation()
     /// Stops the server gracefully so its pipe reaches end of file; nil against a target.
     private let stopServer: (() -> Void)?
@@ -28,8 +30,9 @@ public final class CaseContext: @unchecked Sendable {
     private(set) var streamEnd: UInt64 = 0
 
     init(endpoint: NBDEndpoint, pipePath: String?, mode: StreamMode, configuredSize: UInt64?, exportSize: UInt64, streamPosition: UInt64,
-         seed: UInt64, stopServer: (() -> Void)?, pipeKeeper: PipeKeeper? = nil,
+         seed: UInt64, windows: StreamWindows = .none, stopServer: (() -> Void)?, pipeKeeper: PipeKeeper? = nil,
          serverPeakMemory: (() -> UInt64)? = nil) {
+        self.windows = windows
         self.endpoint = endpoint
         self.pipePath = pipePath
         self.mode = mode
@@ -96,12 +99,18 @@ public final class CaseContext: @unchecked Sendable {
     /// server is fed (default: exactly what the reads consume). With `memoryLimit`, a server whose processes grew
     /// past it fails the case.
     /// `whileServing` runs after the requests but before a fresh server is stopped, for checks that need it alive.
+    /// With `concurrent`, every phase's connection is opened before the first request and all stay open to the end,
+    /// so several connections share the stream at once (what multi-conn promises).
     func runStream(_ phases: [[StreamRequest]], depth: Int = 1, pipeLength: UInt64? = nil, memoryLimit: UInt64? = nil,
-                   whileServing: () throws -> Void = {}) throws {
-        var planner = StreamModel(mode: mode, exportSize: exportSize, pipeLength: pipeLength ?? .max)
+                   concurrent: Bool = false, whileServing: () throws -> Void = {}) throws {
+        var planner = StreamModel(mode: mode, exportSize: exportSize, pipeLength: pipeLength ?? .max, windows: windows)
         // The model starts where the stream stands, so a target that already streamed is planned correctly.
         planner.assumeStreamed(upTo: streamPosition)
-        let plannedPhases = phases.map { $0.map { ($0, planner.apply($0)) } }
+        let plannedPhases = phases.map { requests in
+            defer { if !concurrent { planner.lastConnectionClosed() } }
+            return requests.map { ($0, planner.apply($0)) }
+        }
+        if concurrent { planner.lastConnectionClosed() }
         let stream = planner.stream
         lock.withLock { streamEnd = planner.highwater }
         let verifier = try startPipeSide(stream: stream, pipeLength: pipeLength)
@@ -109,13 +118,15 @@ public final class CaseContext: @unchecked Sendable {
         // Whatever happens to the requests, the pipe side is finished, so no verifier or feeder thread is left behind.
         let sending = Result { () throws -> [WorkloadRunner.Discrepancy] in
             var discrepancies: [WorkloadRunner.Discrepancy] = []
-            for requests in plannedPhases {
-                let connection = try connect()
+            let shared = concurrent ? try plannedPhases.map { _ in try connect() } : []
+            for (index, requests) in plannedPhases.enumerated() {
+                let connection = concurrent ? shared[index] : try connect()
                 discrepancies += try expectSuccess("sending the workload") {
                     try WorkloadRunner(connection: connection, pattern: pattern, depth: depth).run(requests)
                 }
-                try? connection.shutdown()
+                if !concurrent { try? connection.shutdown() }
             }
+            shared.forEach { try? $0.shutdown() }
             return discrepancies
         }
         let peakMemory = serverPeakMemory?()

@@ -9,12 +9,14 @@ public enum CatalogListing {
         for testCase in cases {
             var tags = [testCase.level.rawValue]
             if testCase.isLong { tags.append("long") }
+            if testCase.windows != .none { tags.append("windows:\(testCase.windows.arguments)") }
             if testCase.timeoutScale != 1 { tags.append("timeout x\(Int(testCase.timeoutScale))") }
             lines.append("\(testCase.id)  [\(tags.joined(separator: ", "))]")
             lines.append("    \(testCase.summary)")
             lines.append("    reference: \(testCase.reference)")
         }
-        lines.append("\(cases.count) cases (\(cases.filter { $0.level == .must && !$0.isLong }.count) run by default)")
+        let byDefault = cases.filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count
+        lines.append("\(cases.count) cases (\(byDefault) run by default)")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -16,6 +16,25 @@ public enum TargetRole: Sendable, Equatable {
     case freshServerOnly
 }
 
+/// The out-of-order windows a case's server is started with: nbd-streaming's `reorder=` and `retain=`, an
+/// extension of the nbdkit contract, so cases that set one run only under `--windows`.
+public struct StreamWindows: Sendable, Equatable {
+    public var reorder: UInt64 = 0
+    public var retain: UInt64 = 0
+
+    public init(reorder: UInt64 = 0, retain: UInt64 = 0) {
+        self.reorder = reorder
+        self.retain = retain
+    }
+
+    public static let none = StreamWindows()
+
+    /// The parameters that ask the server for these windows, appended to `$ARGS`.
+    var arguments: String {
+        (reorder > 0 ? " reorder=\(reorder)" : "") + (retain > 0 ? " retain=\(retain)" : "")
+    }
+}
+
 /// One entry of the catalog. The ID is owned and stable (`group/what-is-checked`), never a position.
 public struct ConformanceCase: Sendable {
     public let id: String
@@ -30,6 +49,7 @@ public struct ConformanceCase: Sendable {
     public let role: TargetRole
     /// Runs only under `--long`.
     public let isLong: Bool
+    public let windows: StreamWindows
     /// Cases that move gigabytes get this many times `--timeout`, so the option can stay tuned to hangs.
     public let timeoutScale: Double
     let body: @Sendable (CaseContext) throws -> Void
@@ -37,7 +57,7 @@ public struct ConformanceCase: Sendable {
     init(
         _ id: String, _ summary: String, level: RequirementLevel = .must, reference: String,
         mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .freshServerOnly, isLong: Bool = false,
-        timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
+        windows: StreamWindows = .none, timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
     ) {
         self.id = id
         self.summary = summary
@@ -47,6 +67,7 @@ public struct ConformanceCase: Sendable {
         self.size = size
         self.role = role
         self.isLong = isLong
+        self.windows = windows
         self.timeoutScale = timeoutScale
         self.body = body
     }
@@ -54,7 +75,7 @@ public struct ConformanceCase: Sendable {
     /// The mode a fresh server for this case is started in.
     var serverMode: StreamMode { mode ?? .write }
 
-    /// The part of the ID before the first slash: negotiation, sequential, seeking or oversized.
+    /// The part of the ID before the first slash: negotiation, sequential, seeking, oversized or windows.
     public var group: String { String(id.prefix { $0 != "/" }) }
     /// The part after it, used as the JUnit test name.
     public var name: String { String(id.drop { $0 != "/" }.dropFirst()) }

@@ -10,7 +10,8 @@ public enum ConformanceRun {
         signal(SIGPIPE, SIG_IGN)
         do {
             let selection = try CaseSelection(catalog: Catalog.all, filters: configuration.filters, excludes: configuration.excludes,
-                                              strict: configuration.strict, long: configuration.long)
+                                              strict: configuration.strict, long: configuration.long,
+                                              windows: configuration.windows)
             let report = try run(selection, configuration, console: console)
             console.summary(report)
             try write(report, configuration)
@@ -73,7 +74,7 @@ public enum ConformanceRun {
         case .target(let endpoint, let pipe): list += [("target", "\(endpoint)"), ("pipe", pipe ?? "")]
         }
         list += [
-            ("seed", String(configuration.seed)), ("strict", String(configuration.strict)), ("long", String(configuration.long)),
+            ("seed", String(configuration.seed)), ("strict", String(configuration.strict)), ("long", String(configuration.long)), ("windows", String(configuration.windows)),
             ("timeout", String(configuration.timeout)), ("libnbd", NBDConnection.libraryVersion()),
         ]
         return list.map { RunReport.Property(name: $0.0, value: $0.1) }

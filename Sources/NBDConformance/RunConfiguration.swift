@@ -14,6 +14,8 @@ public struct RunConfiguration: Sendable {
     public var excludes: [String] = []
     public var strict = false
     public var long = false
+    /// Adds the cases for nbd-streaming's reorder= and retain= windows.
+    public var windows = false
     public var seed: UInt64
     /// Seconds per case before the server is killed and the case fails as a timeout.
     public var timeout: Double = 20

@@ -33,6 +33,7 @@ struct SpawnedServerEnvironment: CaseEnvironment {
                 endpoint: .unix(path: socketPath), pipePath: pipePath, mode: testCase.serverMode,
                 configuredSize: testCase.size ?? CaseContext.defaultExportSize,
                 exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed,
+                windows: testCase.windows,
                 stopServer: { server.stop(grace: 2) }, pipeKeeper: keeper,
                 serverPeakMemory: { server.peakResidentBytes })
             context.onCancel { server.killImmediately() }
@@ -46,7 +47,7 @@ struct SpawnedServerEnvironment: CaseEnvironment {
     /// The values behind $SOCKET, $ARGS, $PIPE, $MODE and $SIZE.
     static func placeholders(for testCase: ConformanceCase, socket: String, pipe: String) -> [String: String] {
         let size = testCase.size.map(String.init) ?? ""
-        let arguments = "\(testCase.serverMode.rawValue)=\(pipe)" + (size.isEmpty ? "" : " size=\(size)")
+        let arguments = "\(testCase.serverMode.rawValue)=\(pipe)" + (size.isEmpty ? "" : " size=\(size)") + testCase.windows.arguments
         return ["SOCKET": socket, "ARGS": arguments, "PIPE": pipe, "MODE": testCase.serverMode.rawValue, "SIZE": size]
     }
 

@@ -9,17 +9,22 @@ public struct StreamModel: Sendable {
     public let maximumPayload: UInt64
     /// In read mode, how many bytes the feeder puts into the pipe before closing it.
     public let pipeLength: UInt64
+    /// nbd-streaming's windows: write mode holds out-of-order writes, read mode keeps recent bytes.
+    public let windows: StreamWindows
+    /// Writes held by the reorder window, sorted and never overlapping.
+    private var held: [HeldWrite] = []
     public private(set) var highwater: UInt64 = 0
     public private(set) var inErrorState = false
     /// Write mode: the bytes the pipe must receive. Read mode: the bytes consumed from the pipe.
     public private(set) var stream = ExpectedStream()
 
     public init(mode: StreamMode, exportSize: UInt64, maximumPayload: UInt64 = StreamModel.advertisedMaximumPayload,
-                pipeLength: UInt64 = .max) {
+                pipeLength: UInt64 = .max, windows: StreamWindows = .none) {
         self.mode = mode
         self.exportSize = exportSize
         self.maximumPayload = maximumPayload
         self.pipeLength = pipeLength
+        self.windows = windows
     }
 
     /// 32 MiB, the maximum block size the server advertises.
@@ -34,9 +39,13 @@ public struct StreamModel: Sendable {
     public mutating func apply(_ request: StreamRequest) -> ExpectedOutcome {
         switch (request, mode) {
         case (.flush, _):
-            return inErrorState ? .failure(errno: EIO) : .success
-        case (.write(let offset, let length, _), .write):
-            return append(.pattern, offset: offset, length: length, isPayload: true)
+            if inErrorState { return .failure(errno: EIO) }
+            streamAllHeld()
+            return .success
+        case (.write(let offset, let length, let fua), .write):
+            let outcome = append(.pattern, offset: offset, length: length, isPayload: true)
+            if fua, outcome == .success { streamAllHeld() }
+            return outcome
         case (.zero(let offset, let length), .write):
             return append(.zeroes, offset: offset, length: length, isPayload: false)
         case (.write(let offset, let length, _), .read), (.zero(let offset, let length), .read):
@@ -54,13 +63,77 @@ public struct StreamModel: Sendable {
         if offset > exportSize || length > exportSize - offset { return .failure(errno: ENOSPC) }
         if inErrorState { return .failure(errno: EIO) }
         guard offset >= highwater else { return enterErrorState() }
-        stream.append(.zeroes, length: offset - highwater)
-        stream.append(content, length: length)
-        highwater = offset + length
+        if windows.reorder == 0 || offset == highwater {
+            forgetHeld(from: offset, to: offset + length)
+            stream.append(.zeroes, length: offset - highwater)
+            stream.append(content, length: length)
+            highwater = offset + length
+            streamContiguousHeld()
+        } else {
+            hold(HeldWrite(offset: offset, length: length, content: content))
+            while heldBytes > windows.reorder { streamFirstHeld() }
+        }
         return .success
     }
 
+    /// The end of the last connection: no client is left to fill the window's gaps.
+    public mutating func lastConnectionClosed() {
+        if !inErrorState { streamAllHeld() }
+    }
+
+    // MARK: The reorder window
+
+    struct HeldWrite: Equatable {
+        var offset: UInt64
+        var length: UInt64
+        var content: ExpectedStream.Content
+        var end: UInt64 { offset + length }
+    }
+
+    /// Held write data costs memory; held zeroes do not.
+    private var heldBytes: UInt64 { held.reduce(0) { $0 + ($1.content == .pattern ? $1.length : 0) } }
+
+    private mutating func hold(_ write: HeldWrite) {
+        forgetHeld(from: write.offset, to: write.end)
+        held.insert(write, at: held.firstIndex { $0.offset > write.offset } ?? held.endIndex)
+    }
+
+    /// A later write over held bytes replaces them.
+    private mutating func forgetHeld(from start: UInt64, to end: UInt64) {
+        held = held.flatMap { write -> [HeldWrite] in
+            guard write.offset < end && write.end > start else { return [write] }
+            var pieces: [HeldWrite] = []
+            if write.offset < start { pieces.append(HeldWrite(offset: write.offset, length: start - write.offset, content: write.content)) }
+            if write.end > end { pieces.append(HeldWrite(offset: end, length: write.end - end, content: write.content)) }
+            return pieces
+        }
+    }
+
+    private mutating func streamContiguousHeld() {
+        while let first = held.first, first.offset == highwater {
+            held.removeFirst()
+            stream.append(first.content, length: first.length)
+            highwater = first.end
+        }
+    }
+
+    /// Gives up on the oldest gap: zeroes, then the held writes behind it.
+    private mutating func streamFirstHeld() {
+        guard let first = held.first else { return }
+        stream.append(.zeroes, length: first.offset - highwater)
+        highwater = first.offset
+        streamContiguousHeld()
+    }
+
+    private mutating func streamAllHeld() {
+        while !held.isEmpty { streamFirstHeld() }
+    }
+
     private mutating func readInWriteMode(offset: UInt64, length: UInt64) -> ExpectedOutcome {
+        // The server answers with held data where a window holds some; the model's outcomes cannot say "these
+        // bytes, then zeroes", so the catalog never asks.
+        precondition(!held.contains { $0.content == .pattern && $0.offset < offset + length && $0.end > offset },
+                     "reads of bytes a reorder window holds are not modelled")
         if length > maximumPayload { return .anyFailure }
         if offset > exportSize || length > exportSize - offset { return .failure(errno: EINVAL) }
         if inErrorState { return .failure(errno: EIO) }
@@ -72,15 +145,19 @@ public struct StreamModel: Sendable {
         if length > maximumPayload { return .anyFailure }
         if offset > exportSize || length > exportSize - offset { return .failure(errno: EINVAL) }
         if inErrorState { return .failure(errno: EIO) }
-        guard offset >= highwater else { return enterErrorState() }
+        // retain= keeps the last bytes read, so a read may reach that far back.
+        guard offset >= highwater || highwater - offset <= windows.retain else { return enterErrorState() }
         guard offset + length <= pipeLength else { return enterErrorState() }
-        stream.append(.pattern, length: offset + length - highwater)
-        highwater = offset + length
+        if offset + length > highwater {
+            stream.append(.pattern, length: offset + length - highwater)
+            highwater = offset + length
+        }
         return .data(.pattern)
     }
 
     private mutating func enterErrorState() -> ExpectedOutcome {
         inErrorState = true
+        held.removeAll()
         return .failure(errno: EIO)
     }
 }

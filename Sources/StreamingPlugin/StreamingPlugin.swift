@@ -46,7 +46,7 @@ public final class StreamingPlugin: NBDPlugin {
     public func closeConnection() {
         stream.withLock { stream in
             stream.connections -= 1
-            guard stream.connections == 0, !stream.window.segments.isEmpty else { return }
+            guard stream.connections == 0, !stream.window.segments.isEmpty, stream.position.failure == nil else { return }
             do throws(PluginError) {
                 try stream.guarded { stream throws(StreamEndpoint.Failure) in try stream.flushWindow() }
             } catch {
@@ -124,7 +124,12 @@ public final class StreamingPlugin: NBDPlugin {
                         held: () -> ReorderWindow.Segment.Content,
                         put: (inout Stream) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
         try stream.withLock { stream throws(PluginError) in
-            guard case let .stream(gap) = try stream.position.planWrite(offset: offset, length: length) else { return }
+            let plan: StreamPosition.Plan
+            do throws(PluginError) { plan = try stream.position.planWrite(offset: offset, length: length) } catch {
+                stream.dropWindow()
+                throw error
+            }
+            guard case let .stream(gap) = plan else { return }
             if gap == 0 || stream.window.capacity == 0 {
                 stream.window.forget(from: offset, to: offset + length)
                 try stream.guarded { stream throws(StreamEndpoint.Failure) in
@@ -214,7 +219,16 @@ extension StreamingPlugin {
         /// Runs pipe I/O; any failure of the pipe puts the stream in its error state,
         /// since bytes may have been lost or half-written.
         mutating func guarded(_ body: (inout Self) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
-            do { try body(&self) } catch { throw position.fail(error.description) }
+            do { try body(&self) } catch {
+                dropWindow()
+                throw position.fail(error.description)
+            }
+        }
+
+        /// A failed stream takes nothing more, so what the window holds is let go
+        /// (and the exit status reports the stream incomplete).
+        mutating func dropWindow() {
+            window.removeAll()
         }
 
         mutating func advance(to offset: UInt64) {

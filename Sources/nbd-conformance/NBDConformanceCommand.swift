@@ -38,6 +38,9 @@ struct NBDConformanceCommand: ParsableCommand {
     @Flag(help: "Also run the long cases (8 GiB stream).")
     var long = false
 
+    @Flag(help: "Also run the cases for nbd-streaming's reorder= and retain= windows (not part of the nbdkit contract).")
+    var windows = false
+
     @Option(help: "Seed for payloads and random workloads (default: random, printed with the results).")
     var seed: UInt64?
 
@@ -73,6 +76,7 @@ struct NBDConformanceCommand: ParsableCommand {
         configuration.excludes = exclude
         configuration.strict = strict
         configuration.long = long
+        configuration.windows = windows
         configuration.timeout = timeout
         configuration.jobs = jobs
         configuration.junitPath = junit

@@ -77,6 +77,18 @@ import Testing
         #expect(plugin.shutdown() == nil)
     }
 
+    @Test func errorStateLetsHeldWritesGo() throws {
+        let plugin = try plugin(.write, reorder: 1 << 20)
+        try plugin.openConnection()
+        try write(plugin, [1, 1], at: 0)
+        try write(plugin, [5], at: 9)
+        #expect(throws: PluginError.self) { try write(plugin, [0], at: 1) }
+        plugin.closeConnection()
+        // Nothing more reaches a failed stream, held or not.
+        #expect(streamed == [1, 1])
+        #expect(plugin.shutdown()?.message.contains("seek backwards") == true)
+    }
+
     @Test func heldDataReadsBackAndIsReportedAsData() throws {
         let plugin = try plugin(.write, reorder: 1 << 20)
         try plugin.openConnection()
