@@ -1,4 +1,4 @@
-"""What is measured: the shapes and contestants of issue 4, as a list of cases the driver runs every round.
+"""What is measured: the shapes and contestants, as a list of cases the driver runs every round.
 
 A case knows which rows it is compared with: the nbdkit `null` and `memory` runs of the same shape, and the
 bare pipe with the same reader (write mode) or the same writer (read mode).

@@ -17,7 +17,7 @@ def markdown(rows, extras, facts, settings):
         *_busy_warning(facts),
         f"![throughput per shape]({settings['name']}.svg)",
         "",
-        "## Targets of issue 4",
+        "## Targets",
         "",
         targets_table(rows, extras),
         "",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 4's side-by-side benchmark: nbd-streaming against nbdkit null and memory and against the bare pipe,
+"""The side-by-side benchmark: nbd-streaming against nbdkit null and memory and against the bare pipe,
 in one run, contestants alternating round by round, medians of the rounds. Writes docs/benchmark.md and
 docs/benchmark.svg. Needs the packages of scripts/install-debian-packages.sh; Python 3 standard library only.
 

@@ -1,4 +1,4 @@
-"""Issue 4's targets, checked against one run's rows: (what, measured text, goal text, met or not)."""
+"""The throughput targets, checked against one run's rows: (what, measured text, goal text, met or not)."""
 from plan import COPY, NULL, READER, SPLICE, STREAMING, WRITER, pipe_name
 from summary import find
 
