@@ -15,13 +15,19 @@ struct RandomWorkload {
 
     private mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
 
+    /// A request length (mostly under 8 KiB, one in four up to 256 KiB) and, one time in five, a forward gap before it.
+    private mutating func nextGapAndLength() -> (gap: UInt64, length: UInt64) {
+        let length = 1 + below(below(4) == 0 ? 256 * 1024 : 8192)
+        let gap = below(5) == 0 ? below(128 * 1024) : 0
+        return (gap, length)
+    }
+
     /// `count` write-mode requests staying within `exportSize`.
     mutating func writeMode(count: Int, exportSize: UInt64) -> [StreamRequest] {
         var requests: [StreamRequest] = []
         var highwater: UInt64 = 0
         for _ in 0 ..< count {
-            let length = 1 + below(below(4) == 0 ? 256 * 1024 : 8192)
-            let gap = below(5) == 0 ? below(128 * 1024) : 0
+            let (gap, length) = nextGapAndLength()
             guard highwater + gap + length <= exportSize else { break }
             switch below(10) {
             case 0: requests.append(.zero(offset: highwater + gap, length: length))
@@ -45,8 +51,7 @@ struct RandomWorkload {
         var requests: [StreamRequest] = []
         var highwater: UInt64 = 0
         for _ in 0 ..< count {
-            let length = 1 + below(below(4) == 0 ? 256 * 1024 : 8192)
-            let gap = below(5) == 0 ? below(128 * 1024) : 0
+            let (gap, length) = nextGapAndLength()
             guard highwater + gap + length <= exportSize else { break }
             requests.append(.read(offset: highwater + gap, length: length))
             highwater += gap + length

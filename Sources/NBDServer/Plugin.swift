@@ -38,6 +38,8 @@ public protocol NBDPlugin: Sendable {
     /// in the client's socket, so the plugin can move them without a copy.
     var splicesWrites: Bool { get }
     func write(splicing payload: SocketPayload, offset: UInt64, fua: Bool) throws(PluginError)
+    /// Whether reads should first be offered to `read(splicingTo:offset:)`.
+    var splicesReads: Bool { get }
     /// Serves a read by moving its bytes straight from a pipe to the client
     /// when that is possible now; false sends the server to `read(into:offset:)`.
     func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool
@@ -51,6 +53,7 @@ public protocol NBDPlugin: Sendable {
 /// Plugins without a zero-copy path take every payload in memory.
 extension NBDPlugin {
     public var splicesWrites: Bool { false }
+    public var splicesReads: Bool { false }
 
     public func write(splicing payload: SocketPayload, offset: UInt64, fua: Bool) throws(PluginError) {
         preconditionFailure("a plugin that splices writes implements write(splicing:)")

@@ -11,6 +11,9 @@ public final class StreamingPlugin: NBDPlugin {
     /// Write payloads go from the client's socket into the FIFO inside the
     /// kernel; a window needs them in memory, and splice needs a pipe.
     public let splicesWrites: Bool
+    /// Reads can go from the FIFO to the client inside the kernel, unless
+    /// `retain=` must keep a copy of every byte.
+    public let splicesReads: Bool
     private let configuration: StreamingConfiguration
     private let logger: Logger
     private let stream: Mutex<Stream>
@@ -22,6 +25,7 @@ public final class StreamingPlugin: NBDPlugin {
         self.logger = logger
         let endpoint = try StreamEndpoint(path: configuration.path, mode: configuration.mode, logger: logger)
         splicesWrites = configuration.mode == .write && configuration.reorder == 0 && endpoint.kind == .fifo
+        splicesReads = configuration.mode == .read && configuration.retain == 0 && endpoint.kind == .fifo
         stream = Mutex(Stream(configuration: configuration, endpoint: endpoint))
         export = ExportDescription(
             size: configuration.size,
@@ -80,10 +84,8 @@ public final class StreamingPlugin: NBDPlugin {
     /// FIFO (no gap to skip, nothing to retain) and the FIFO already holds them
     /// all, so the reply cannot fail once its header is out.
     public func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool {
-        guard configuration.mode == .read, configuration.retain == 0 else { return false }
-        return try stream.withLock { stream throws(PluginError) -> Bool in
-            guard stream.endpoint.kind == .fifo,
-                  try stream.position.planRead(offset: offset, length: UInt64(reply.length)) == .stream(gap: 0) else { return false }
+        try stream.withLock { stream throws(PluginError) -> Bool in
+            guard try stream.position.planRead(offset: offset, length: UInt64(reply.length)) == .stream(gap: 0) else { return false }
             var sent = false
             try stream.guarded { stream throws(StreamEndpoint.Failure) in
                 let pipe = try stream.endpoint.open()

@@ -95,7 +95,7 @@ struct Transmission {
             log(header, nil, spliced: true)
             try replies.success(cookie: header.cookie)
             return true
-        case .read:
+        case .read where plugin.splicesReads:
             let reply = SplicedReply(channel: channel, header: replies.dataHeader(cookie: header.cookie, offset: header.offset, length: header.length),
                                      buffer: buffer, length: Int(header.length))
             do throws(PluginError) {
