@@ -13,8 +13,8 @@ int nbd_shim_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
 }
 
-ssize_t nbd_shim_splice(int from, int to, size_t count, int more) {
-    return splice(from, NULL, to, NULL, count, SPLICE_F_MOVE | (more ? SPLICE_F_MORE : 0));
+ssize_t nbd_shim_splice(int from, int to, size_t count) {
+    return splice(from, NULL, to, NULL, count, SPLICE_F_MOVE);
 }
 
 int nbd_shim_set_pipe_size(int fd, int size) {
@@ -27,8 +27,8 @@ int nbd_shim_set_parent_death_signal(int signal) {
     return -1;
 }
 
-ssize_t nbd_shim_splice(int from, int to, size_t count, int more) {
-    (void)from; (void)to; (void)count; (void)more;
+ssize_t nbd_shim_splice(int from, int to, size_t count) {
+    (void)from; (void)to; (void)count;
     errno = ENOSYS;
     return -1;
 }

@@ -36,8 +36,8 @@ extension NBDConnection {
         try waitForCommand(try check(nbd_aio_trim(handle, count, offset, clibnbd_null_completion(), flags.rawValue)))
     }
 
-    public func cache(count: UInt64, offset: UInt64) throws {
-        try waitForCommand(try check(nbd_aio_cache(handle, count, offset, clibnbd_null_completion(), 0)))
+    public func cache(count: UInt64, offset: UInt64, flags: CommandFlags = []) throws {
+        try waitForCommand(try check(nbd_aio_cache(handle, count, offset, clibnbd_null_completion(), flags.rawValue)))
     }
 
     /// NBD_CMD_BLOCK_STATUS for `context` (base:allocation unless told); returns that context's extents.

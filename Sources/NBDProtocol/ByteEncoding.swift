@@ -67,6 +67,18 @@ public struct ByteReader: Sendable {
     }
 }
 
+/// A message for the wire, cut to the spec's 4096-byte string limit on a
+/// character boundary, so it stays valid UTF-8.
+public func wireMessage(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    for scalar in text.unicodeScalars {
+        let encoded = Array(String(scalar).utf8)
+        guard bytes.count + encoded.count <= NBDLimits.maximumStringLength else { break }
+        bytes += encoded
+    }
+    return bytes
+}
+
 func decodeUTF8(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> String {
     guard let string = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8 }
     return string

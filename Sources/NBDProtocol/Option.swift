@@ -105,7 +105,7 @@ public struct OptionReply: Equatable, Sendable {
 
     /// An error reply whose payload is a message for humans, as the spec allows.
     public static func error(_ option: OptionCode, _ type: OptionReplyType, message: String) -> OptionReply {
-        OptionReply(option: option, type: type, payload: Array(message.utf8))
+        OptionReply(option: option, type: type, payload: wireMessage(message))
     }
 
     /// NBD_REP_SERVER: one export of NBD_OPT_LIST.

@@ -31,14 +31,6 @@ public enum Reply {
         return writer.bytes
     }
 
-    public static func offsetHole(cookie: UInt64, offset: UInt64, length: UInt32, done: Bool) -> [UInt8] {
-        var writer = ByteWriter(capacity: structuredHeaderLength + 12)
-        writer.write(chunkHeader(cookie: cookie, type: .offsetHole, flags: done ? .done : [], length: 12))
-        writer.write(offset)
-        writer.write(length)
-        return writer.bytes
-    }
-
     /// The final chunk of a command that succeeded without data.
     public static func none(cookie: UInt64) -> [UInt8] {
         chunkHeader(cookie: cookie, type: .none, flags: .done, length: 0)
@@ -46,7 +38,7 @@ public enum Reply {
 
     /// NBD_REPLY_TYPE_ERROR carrying a human-readable message.
     public static func errorChunk(cookie: UInt64, error: WireError, message: String) -> [UInt8] {
-        let text = Array(message.utf8.prefix(Int(UInt16.max)))
+        let text = wireMessage(message)
         var writer = ByteWriter(capacity: structuredHeaderLength + 6 + text.count)
         writer.write(chunkHeader(cookie: cookie, type: .error, flags: .done, length: UInt32(6 + text.count)))
         writer.write(error.rawValue)

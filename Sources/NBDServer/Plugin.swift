@@ -45,9 +45,10 @@ public protocol NBDPlugin: Sendable {
     func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool
 
     /// The server is stopping: finish what can be finished and release whoever
-    /// waits on the plugin's resources. Returns why the export's content is
-    /// incomplete, if it is, so the server's exit status can say so.
-    func shutdown() -> PluginError?
+    /// waits on the plugin's resources, giving a request still in progress up
+    /// to `patience`. Returns why the export's content is incomplete, if it
+    /// is, so the server's exit status can say so.
+    func shutdown(patience: Duration) -> PluginError?
 }
 
 /// Plugins without a zero-copy path take every payload in memory.

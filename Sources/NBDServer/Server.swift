@@ -52,7 +52,7 @@ public final class Server: Sendable {
                 serve(channel, peer: "stdin")
                 stop.stop(exitStatus: 0)
             }
-            return finish(waitForStop(stop, listeners: []).exitStatus, cleanup: {})
+            return finish(waitForStop(stop, listeners: []), cleanup: {})
         }
 
         let (listeners, endpoint, cleanup) = try listen()
@@ -68,13 +68,15 @@ public final class Server: Sendable {
         // Stopped by a signal: the captive command goes too, as it cannot outlive its server usefully.
         if let child, case .signal = reason { kill(child, SIGTERM) }
         for listener in listeners { try? listener.close() }
-        return finish(reason.exitStatus, cleanup: cleanup)
+        return finish(reason, cleanup: cleanup)
     }
 
     /// A stream left incomplete turns a clean exit into a failure, so a script
-    /// that only checks the status still learns its output is short.
-    private func finish(_ status: Int32, cleanup: () -> Void) -> Int32 {
-        let incomplete = plugin.shutdown()
+    /// that only checks the status still learns its output is short. A signal
+    /// stops at once; otherwise a request still finishing gets a little time.
+    private func finish(_ reason: StopReason, cleanup: () -> Void) -> Int32 {
+        let status = reason.exitStatus
+        let incomplete = plugin.shutdown(patience: reason == .requested(status) ? .seconds(30) : .zero)
         cleanup()
         guard let incomplete else { return status }
         logger.error("the stream is incomplete: \(incomplete.message)")
@@ -140,19 +142,20 @@ public final class Server: Sendable {
     /// One client from greeting to disconnect.
     private func serve(_ channel: Channel, peer: String) {
         let logger = self.logger
-        var negotiation = Negotiation(channel: channel, plugin: plugin, configuration: options.configuration, logger: logger)
+        var handshake = channel
+        if options.configuration.handshakeTimeout > 0 {
+            handshake.deadline = .now + .seconds(options.configuration.handshakeTimeout)
+        }
+        var negotiation = Negotiation(channel: handshake, plugin: plugin, configuration: options.configuration, logger: logger)
         do {
-            channel.setReadTimeout(seconds: options.configuration.handshakeTimeout)
             switch try negotiation.run() {
             case let .transmission(session):
                 // Between requests a client may rightly stay silent for as long as it likes.
-                channel.setReadTimeout(seconds: 0)
+                channel.clearReadTimeout()
                 defer { plugin.closeConnection() }
                 try Transmission(channel: channel, plugin: plugin, session: session, configuration: options.configuration, logger: logger).run()
             case let .closed(ending):
                 logger.log(level: ending == .clientAborted ? .debug : .error, "\(peer): \(ending)")
-            default:
-                preconditionFailure("negotiation ends in transmission or closed")
             }
         } catch is ConnectionClosed {
             logger.debug("\(peer) disconnected")

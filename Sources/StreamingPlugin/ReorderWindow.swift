@@ -45,6 +45,10 @@ struct ReorderWindow {
 
     /// Bytes of data the window may hold; zero disables it.
     let capacity: UInt64
+    /// Segments the window may hold, whatever their size: a client sending
+    /// tiny writes (or zeroes, which cost no data) cannot grow the bookkeeping,
+    /// and every scan of it stays short.
+    static let maximumSegments = 1024
     /// Sorted by offset.
     private(set) var segments: [Segment] = []
     private(set) var heldBytes: UInt64 = 0
@@ -53,7 +57,7 @@ struct ReorderWindow {
         self.capacity = capacity
     }
 
-    var isOverfull: Bool { heldBytes > capacity }
+    var isOverfull: Bool { heldBytes > capacity || segments.count > Self.maximumSegments }
     var first: Segment? { segments.first }
 
     /// Holds `segment`, replacing whatever it overlaps.

@@ -31,15 +31,15 @@ struct StreamPosition: Equatable, Sendable {
 
     static let errorStatePrefix = "unrecoverable error state"
 
-    /// Plans a write or write-zeroes (write mode only).
-    mutating func planWrite(offset: UInt64, length: UInt64) throws(PluginError) -> Plan {
+    /// Plans a write or write-zeroes (write mode only): the gap to fill before it.
+    mutating func planWrite(offset: UInt64, length: UInt64) throws(PluginError) -> UInt64 {
         try checkHealthy()
         guard offset >= highwater else {
             throw fail("client tried to seek backwards and write: offset \(offset) is \(highwater - offset) bytes below "
                 + "the \(highwater) bytes already streamed; \(Self.hint("reorder", needed: max(furthestWrite, highwater) - offset))")
         }
         furthestWrite = max(furthestWrite, offset + length)
-        return .stream(gap: offset - highwater)
+        return offset - highwater
     }
 
     /// Plans a read; in read mode the `retained` bytes just below the highwater

@@ -3,6 +3,10 @@ import NBDProtocol
 import NBDServer
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// nbdkit's streaming plugin: one stream per server, shared by every
 /// connection, which may only move forwards, plus the windows that let it
 /// absorb requests arriving slightly out of order (`reorder=`, `retain=`).
@@ -17,6 +21,15 @@ public final class StreamingPlugin: NBDPlugin {
     private let configuration: StreamingConfiguration
     private let logger: Logger
     private let stream: Mutex<Stream>
+    /// What handshakes need, behind a lock of its own: a request blocked on the
+    /// pipe holds `stream`, and must not keep new clients from negotiating.
+    private let gate = Mutex(Gate())
+
+    private struct Gate {
+        var connections = 0
+        /// The stream's failure, mirrored from `stream` once it happens.
+        var failure: String?
+    }
 
     static let blockSizes = BlockSizeConstraints(minimum: 1, preferred: 4096, maximum: NBDLimits.defaultMaximumPayload)
 
@@ -37,30 +50,47 @@ public final class StreamingPlugin: NBDPlugin {
     }
 
     public func openConnection() throws(PluginError) {
-        try stream.withLock { stream throws(PluginError) in
-            if let failure = stream.position.failure {
+        try gate.withLock { gate throws(PluginError) in
+            if let failure = gate.failure {
                 throw PluginError(.io, "\(StreamPosition.errorStatePrefix), no new connections can be opened: \(failure)")
             }
-            stream.connections += 1
+            gate.connections += 1
         }
     }
 
     /// The last connection leaving is the last chance to fill held gaps: no
     /// client is left that could still write them.
     public func closeConnection() {
-        stream.withLock { stream in
-            stream.connections -= 1
-            guard stream.connections == 0, !stream.window.segments.isEmpty, stream.position.failure == nil else { return }
-            do throws(PluginError) {
+        let last = gate.withLock { gate in
+            gate.connections -= 1
+            return gate.connections == 0
+        }
+        guard last else { return }
+        do throws(PluginError) {
+            try withStream { stream throws(PluginError) in
+                guard !stream.window.segments.isEmpty, stream.position.failure == nil else { return }
                 try stream.guarded { stream throws(StreamEndpoint.Failure) in try stream.flushWindow() }
-            } catch {
-                logger.error("streaming what the reorder window held: \(error.message)")
             }
+        } catch {
+            logger.error("streaming what the reorder window held: \(error.message)")
+        }
+    }
+
+    /// Runs `body` under the stream's lock and mirrors a failure it caused into
+    /// the gate, where handshakes see it.
+    private func withStream<T: Sendable>(_ body: (inout Stream) throws(PluginError) -> T) throws(PluginError) -> T {
+        var failure: String?
+        defer {
+            if let failure { gate.withLock { if $0.failure == nil { $0.failure = failure } } }
+        }
+        return try stream.withLock { stream throws(PluginError) -> T in
+            defer { failure = stream.position.failure }
+            return try body(&stream)
         }
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(PluginError) {
-        try stream.withLock { stream throws(PluginError) in
+        try withStream { stream throws(PluginError) in
             let plan = try stream.position.planRead(offset: offset, length: UInt64(buffer.count), retained: UInt64(stream.retained.count))
             switch plan {
             case .zeroes:
@@ -84,7 +114,7 @@ public final class StreamingPlugin: NBDPlugin {
     /// FIFO (no gap to skip, nothing to retain) and the FIFO already holds them
     /// all, so the reply cannot fail once its header is out.
     public func read(splicingTo reply: SplicedReply, offset: UInt64) throws(PluginError) -> Bool {
-        try stream.withLock { stream throws(PluginError) -> Bool in
+        try withStream { stream throws(PluginError) -> Bool in
             guard try stream.position.planRead(offset: offset, length: UInt64(reply.length)) == .stream(gap: 0) else { return false }
             var sent = false
             try stream.guarded { stream throws(StreamEndpoint.Failure) in
@@ -125,13 +155,12 @@ public final class StreamingPlugin: NBDPlugin {
     private func append(offset: UInt64, length: UInt64, fua: Bool,
                         held: () -> ReorderWindow.Segment.Content,
                         put: (inout Stream) throws(StreamEndpoint.Failure) -> Void) throws(PluginError) {
-        try stream.withLock { stream throws(PluginError) in
-            let plan: StreamPosition.Plan
-            do throws(PluginError) { plan = try stream.position.planWrite(offset: offset, length: length) } catch {
+        try withStream { stream throws(PluginError) in
+            let gap: UInt64
+            do throws(PluginError) { gap = try stream.position.planWrite(offset: offset, length: length) } catch {
                 stream.dropWindow()
                 throw error
             }
-            guard case let .stream(gap) = plan else { return }
             if gap == 0 || stream.window.capacity == 0 {
                 stream.window.forget(from: offset, to: offset + length)
                 try stream.guarded { stream throws(StreamEndpoint.Failure) in
@@ -151,18 +180,18 @@ public final class StreamingPlugin: NBDPlugin {
     }
 
     public func flush() throws(PluginError) {
-        try stream.withLock { stream throws(PluginError) in
+        try withStream { stream throws(PluginError) in
             try stream.position.checkHealthy()
             try stream.flush()
         }
     }
 
     public func cache(length: UInt32, offset: UInt64) throws(PluginError) {
-        try stream.withLock { stream throws(PluginError) in try stream.position.checkHealthy() }
+        try withStream { stream throws(PluginError) in try stream.position.checkHealthy() }
     }
 
     public func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent] {
-        try stream.withLock { stream throws(PluginError) in
+        try withStream { stream throws(PluginError) in
             try stream.position.checkHealthy()
             let end = offset + UInt64(length)
             // Held data is data, whatever the highwater says.
@@ -175,18 +204,29 @@ public final class StreamingPlugin: NBDPlugin {
 
     /// Held data is not streamed here: the pipe's reader may be stuck, and a
     /// stop must never wait on it. It counts as an incomplete stream instead.
-    /// A request blocked on the pipe holds the lock; the process exit that
-    /// follows closes its descriptor, so only an endpoint never opened needs help.
-    public func shutdown() -> PluginError? {
-        let outcome = stream.withLockIfAvailable { stream -> PluginError? in
-            if !stream.endpoint.isOpen { stream.endpoint.releaseWaitingPeer() }
-            if let failure = stream.position.failure { return PluginError(.io, failure) }
-            guard stream.window.heldBytes == 0 else {
-                return PluginError(.io, "\(stream.window.heldBytes) bytes held in the reorder window were never streamed")
+    /// A request still running (blocked on the pipe, or the last connection's
+    /// window being streamed) gets up to `patience` to finish; the process exit
+    /// that follows closes the descriptor either way.
+    public func shutdown(patience: Duration) -> PluginError? {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            if let outcome = stream.withLockIfAvailable({ stream -> PluginError? in
+                if !stream.endpoint.isOpen { stream.endpoint.releaseWaitingPeer() }
+                if let failure = stream.position.failure { return PluginError(.io, failure) }
+                guard stream.window.heldBytes == 0 else {
+                    return PluginError(.io, "\(stream.window.heldBytes) bytes held in the reorder window were never streamed")
+                }
+                return nil
+            }) {
+                return outcome
             }
-            return nil
+            if let failure = gate.withLock({ $0.failure }) { return PluginError(.io, failure) }
+            guard ContinuousClock.now < deadline else {
+                return PluginError(.io, "a request was still in progress when the server stopped")
+            }
+            // A stop is rare and the wait short: polling keeps the lock free of a timed variant.
+            usleep(10_000)
         }
-        return outcome ?? nil
     }
 }
 
@@ -203,7 +243,6 @@ extension StreamingPlugin {
         let scratch: UnsafeMutableRawBufferPointer
         var window: ReorderWindow
         var retained: RetentionBuffer
-        var connections = 0
 
         static let scratchSize = 256 * 1024
 

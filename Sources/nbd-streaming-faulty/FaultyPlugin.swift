@@ -26,7 +26,8 @@ enum Fault: String, CaseIterable {
 }
 
 /// Wraps the real plugin and misbehaves in one chosen way; everything else
-/// passes through. It keeps its own view of the client's offsets so that the
+/// passes through. The faults act on data in memory, so this build always
+/// takes the copying path (it does not offer the plugin's splicing). It keeps its own view of the client's offsets so that the
 /// real plugin underneath still sees a stream it accepts.
 final class FaultyPlugin: NBDPlugin {
     private let inner: any NBDPlugin
@@ -56,7 +57,7 @@ final class FaultyPlugin: NBDPlugin {
     func closeConnection() { inner.closeConnection() }
     func cache(length: UInt32, offset: UInt64) throws(PluginError) { try inner.cache(length: length, offset: offset) }
     func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent] { try inner.extents(length: length, offset: offset) }
-    func shutdown() -> PluginError? { inner.shutdown() }
+    func shutdown(patience: Duration) -> PluginError? { inner.shutdown(patience: patience) }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(PluginError) {
         try inner.read(into: buffer, offset: try innerOffset(offset, length: UInt64(buffer.count)))

@@ -30,6 +30,9 @@ import Testing
         }
         try waitUntil("the server to report it waits for a reader") { server.log.contains("waiting for a reader to open \(pipe)") }
         #expect(writeDone.wait(timeout: .now() + 0.2) == .timedOut)
+        // While that request waits, another client still completes its handshake.
+        let other = try server.connect()
+        #expect(try other.exportSize() > 0)
         let reader = try PipeReader(path: pipe)
         #expect(writeDone.wait(timeout: .now() + 10) == .success)
         try connection.shutdown()

@@ -48,6 +48,22 @@ import Testing
         #expect(try reader.contents() == [1] + [UInt8](repeating: 0, count: (1 << 20) - 2) + [3])
     }
 
+    @Test func fuaIsAcceptedOnEveryCommand() throws {
+        let server = try ServerProcess(["write=\(pipe)"], in: directory)
+        let connection = try NBDConnection()
+        try connection.setStrictMode([])
+        try connection.addMetaContext("base:allocation")
+        try connection.connect(.unix(path: server.socket))
+        // The spec: once SEND_FUA is advertised, every command takes the flag, if only to ignore it.
+        try connection.pwrite([1, 2], offset: 0, flags: [.fua])
+        #expect(try connection.pread(count: 2, offset: 2, flags: [.fua]) == [0, 0])
+        try connection.cache(count: 2, offset: 0, flags: [.fua])
+        #expect(try connection.blockStatus(count: 4, offset: 0, flags: [.fua]).count == 2)
+        try connection.shutdown()
+        server.stop()
+        #expect(try reader.contents() == [1, 2])
+    }
+
     @Test func oversizedPayloadIsRefusedAndSkipped() throws {
         let server = try ServerProcess(["write=\(pipe)"], in: directory)
         let connection = try server.connect()

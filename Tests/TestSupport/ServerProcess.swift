@@ -52,7 +52,7 @@ public final class ServerProcess {
         if let status { return status }
         kill(pid, signal)
         if (try? waitUntil("server \(pid) to exit", seconds: seconds, { exitStatus() != nil })) == nil {
-            kill(pid, SIGKILL)
+            kill(-pid, SIGKILL)
             status = reap(pid, blocking: true)
             return nil
         }

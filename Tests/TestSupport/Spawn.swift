@@ -13,7 +13,10 @@ public func spawn(_ executable: String, _ arguments: [String], output: String, e
     sigfillset(&allSignals)
     posix_spawnattr_setsigmask(&attributes, &noSignals)
     posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    // A process group of its own, so ending the child ends what it started (a
+    // server's --run command) too.
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
     var files = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&files)
     defer { posix_spawn_file_actions_destroy(&files) }
@@ -56,7 +59,7 @@ public func run(_ executable: String, _ arguments: [String], seconds: Double = 6
             return status != nil
         }
     } catch {
-        kill(pid, SIGKILL)
+        kill(-pid, SIGKILL)
         _ = reap(pid, blocking: true)
         throw error
     }

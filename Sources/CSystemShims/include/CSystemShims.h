@@ -11,9 +11,9 @@
 int nbd_shim_set_parent_death_signal(int signal);
 
 /* Moves up to `count` bytes between two descriptors, one of which is a pipe,
-   without copying them through user space. `more` hints that more data follows
-   (SPLICE_F_MORE). Linux only: elsewhere it fails with ENOSYS. */
-ssize_t nbd_shim_splice(int from, int to, size_t count, int more);
+   without copying them through user space. Linux only: elsewhere it fails
+   with ENOSYS. */
+ssize_t nbd_shim_splice(int from, int to, size_t count);
 
 /* Sets a pipe's buffer size (F_SETPIPE_SZ); returns the size granted. */
 int nbd_shim_set_pipe_size(int fd, int size);

@@ -12,6 +12,10 @@ public struct ConnectionClosed: Error, Sendable {}
 public struct Channel: Sendable {
     public let input: FileDescriptor
     public let output: FileDescriptor
+    /// When set, every read must finish by then: the whole handshake has one
+    /// deadline, however the client spreads its bytes. Past it, reads fail
+    /// with EAGAIN, as a socket's own receive timeout does.
+    public var deadline: ContinuousClock.Instant?
 
     public init(input: FileDescriptor, output: FileDescriptor) {
         self.input = input
@@ -22,10 +26,20 @@ public struct Channel: Sendable {
         self.init(input: socket, output: socket)
     }
 
-    /// Bounds every later read to `seconds` (0: unbounded). It applies only to
-    /// sockets; `-s` serves pipes, which keep their blocking reads.
-    public func setReadTimeout(seconds: Int) {
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+    /// Lets reads block for as long as the peer takes again.
+    public func clearReadTimeout() {
+        var none = timeval()
+        _ = setsockopt(input.rawValue, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Bounds the next read by what is left before the deadline, if any. It
+    /// applies only to sockets; `-s` serves pipes, which keep blocking reads.
+    private func boundNextRead() throws(Errno) {
+        guard let deadline else { return }
+        let left = deadline - .now
+        guard left > .zero else { throw .resourceTemporarilyUnavailable }
+        let (seconds, attoseconds) = left.components
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: max(1, Int(attoseconds / 1_000_000_000_000)))
         _ = setsockopt(input.rawValue, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -33,6 +47,7 @@ public struct Channel: Sendable {
     public func readExactly(into buffer: UnsafeMutableRawBufferPointer) throws {
         var filled = 0
         while filled < buffer.count {
+            try boundNextRead()
             let count = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
             if count == 0 { throw ConnectionClosed() }
             filled += count

@@ -111,6 +111,10 @@ public enum Socket {
         let fd = try valueOrErrno { Glibc.accept(listener.rawValue, nil, nil) }
         // accept4 needs _GNU_SOURCE; the captive command must not inherit clients.
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // The spec asks for it on TCP: a reply must not wait for more to come.
+        // On a Unix socket the option does not exist and the call fails harmlessly.
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         return FileDescriptor(rawValue: fd)
     }
 

@@ -20,7 +20,7 @@ public enum Splice {
     public static func move(_ count: Int, from source: FileDescriptor, to destination: FileDescriptor) throws(Failure) {
         var moved = 0
         while moved < count {
-            let result = nbd_shim_splice(source.rawValue, destination.rawValue, count - moved, moved + 1 < count ? 1 : 0)
+            let result = nbd_shim_splice(source.rawValue, destination.rawValue, count - moved)
             if result > 0 {
                 moved += result
             } else if result == 0 {

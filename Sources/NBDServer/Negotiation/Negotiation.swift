@@ -49,13 +49,20 @@ struct Negotiation {
         self.logger = logger
     }
 
+    /// Where a handshake ends.
+    enum Outcome {
+        case transmission(Session)
+        case closed(Ending)
+    }
+
     /// Runs the machine to transmission or to its end; I/O failures (the client
     /// going away) propagate as errors.
-    mutating func run() throws -> State {
+    mutating func run() throws -> Outcome {
         var state = State.sendGreeting
         while true {
             switch state {
-            case .transmission, .closed: return state
+            case let .transmission(session): return .transmission(session)
+            case let .closed(ending): return .closed(ending)
             case .sendGreeting: state = try sendGreeting()
             case .receiveClientFlags: state = try receiveClientFlags()
             case let .receiveOption(count): state = try receiveOption(count: count)

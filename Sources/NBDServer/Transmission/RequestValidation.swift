@@ -3,14 +3,14 @@ import NBDProtocol
 /// The checks the server makes before a request reaches the plugin, in the
 /// order the spec implies: what the command is, its flags, its length and range.
 enum RequestValidation {
-    /// Flags each command accepts; anything else is EINVAL.
+    /// Flags each command accepts; anything else is EINVAL. FUA is advertised,
+    /// so the spec says every command must accept it, if only by ignoring it.
     static func allowedFlags(for command: Command, session: Session) -> CommandFlags? {
         switch command {
-        case .read: session.structuredReplies ? [.dontFragment] : []
-        case .write: [.fua]
+        case .read: session.structuredReplies ? [.fua, .dontFragment] : [.fua]
+        case .write, .flush, .cache: [.fua]
         case .writeZeroes: [.fua, .noHole, .fastZero]
-        case .flush, .cache, .disconnect: []
-        case .blockStatus: [.requestOne]
+        case .blockStatus: [.fua, .requestOne]
         default: nil
         }
     }
@@ -42,9 +42,8 @@ enum RequestValidation {
         }
         let (end, overflow) = header.offset.addingReportingOverflow(UInt64(header.length))
         if overflow || end > export.size {
-            return writes
-                ? PluginError(.noSpace, "\(command) beyond the end of the export (offset \(header.offset), length \(header.length), size \(export.size))")
-                : PluginError(.invalid, "\(command) beyond the end of the export (offset \(header.offset), length \(header.length), size \(export.size))")
+            let message = "\(command) beyond the end of the export (offset \(header.offset), length \(header.length), size \(export.size))"
+            return PluginError(writes ? .noSpace : .invalid, message)
         }
         if command == .writeZeroes && header.flags.contains(.fastZero) {
             return PluginError(.notSupported, "fast zeroing is not supported")

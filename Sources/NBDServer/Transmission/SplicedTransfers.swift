@@ -78,14 +78,15 @@ public final class SplicedReply {
         } catch {
             switch error {
             case .unsupported:
-                // A client on a descriptor splice cannot reach: copy instead.
+                // A client on a descriptor splice cannot reach: copy instead. The
+                // pipe holds all the bytes, so reading them cannot fail half way.
                 let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<length])
                 do {
                     try Channel(input: pipe, output: channel.output).readExactly(into: data)
-                    try channel.write(UnsafeRawBufferPointer(data))
                 } catch {
-                    fail(unsent: 0)
+                    return fail(unsent: length)
                 }
+                do { try channel.write(UnsafeRawBufferPointer(data)) } catch { fail(unsent: 0) }
             case let .endOfInput(moved), let .failed(_, moved):
                 fail(unsent: length - moved)
             }

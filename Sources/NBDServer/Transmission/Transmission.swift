@@ -23,7 +23,7 @@ struct Transmission {
         buffer = .allocate(byteCount: Int(plugin.export.blockSizes.maximum), alignment: 4096)
     }
 
-    /// Serves until the client disconnects; the caller releases the buffer.
+    /// Serves until the client disconnects, then releases the buffer.
     func run() throws {
         defer { buffer.deallocate() }
         while true {
