@@ -71,7 +71,12 @@ public struct StreamingConfiguration: Equatable, Sendable {
         return StreamingConfiguration(mode: mode, path: path, size: size, reorder: windows["reorder"] ?? 0, retain: windows["retain"] ?? 0)
     }
 
+    /// `path` made absolute against `directory`; a leading `./` is dropped so
+    /// log lines name the file the way a person would.
     public static func absolute(_ path: String, in directory: String) -> String {
-        path.hasPrefix("/") ? path : (directory.hasSuffix("/") ? directory : directory + "/") + path
+        guard !path.hasPrefix("/") else { return path }
+        var relative = Substring(path)
+        while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
+        return (directory.hasSuffix("/") ? directory : directory + "/") + relative
     }
 }

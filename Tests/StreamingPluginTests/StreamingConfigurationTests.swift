@@ -22,6 +22,10 @@ import Testing
         #expect(try StreamingConfiguration.parse(["pipe=p"], currentDirectory: "/d").mode == .write)
     }
 
+    @Test func leadingDotSlashIsDropped() throws {
+        #expect(try StreamingConfiguration.parse(["write=./pipe"], currentDirectory: "/d/").path == "/d/pipe")
+    }
+
     @Test func valuesMayContainEqualsSigns() throws {
         #expect(try StreamingConfiguration.parse(["write=a=b"], currentDirectory: "/d").path == "/d/a=b")
     }
