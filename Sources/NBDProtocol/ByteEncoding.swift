@@ -70,13 +70,13 @@ public struct ByteReader: Sendable {
 /// A message for the wire, cut to the spec's 4096-byte string limit on a
 /// character boundary, so it stays valid UTF-8.
 public func wireMessage(_ text: String) -> [UInt8] {
-    var bytes: [UInt8] = []
+    var length = 0
     for scalar in text.unicodeScalars {
-        let encoded = Array(String(scalar).utf8)
-        guard bytes.count + encoded.count <= NBDLimits.maximumStringLength else { break }
-        bytes += encoded
+        let width = UTF8.width(scalar)
+        guard length + width <= NBDLimits.maximumStringLength else { break }
+        length += width
     }
-    return bytes
+    return Array(text.utf8.prefix(length))
 }
 
 func decodeUTF8(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> String {

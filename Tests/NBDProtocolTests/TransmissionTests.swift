@@ -45,6 +45,14 @@ import Testing
         ])
     }
 
+    @Test func wireMessagesAreCutAtTheStringLimitOnACharacterBoundary() {
+        // 4095 ASCII bytes then a 2-byte character: it would end at 4097, so it is left out whole.
+        let message = wireMessage(String(repeating: "a", count: 4095) + "é" + "tail")
+        #expect(message.count == 4095)
+        #expect(String(validating: message, as: UTF8.self) != nil)
+        #expect(wireMessage("short é") == Array("short é".utf8))
+    }
+
     @Test func blockStatusChunk() {
         let bytes = Reply.blockStatus(cookie: 1, contextID: 1, extents: [Extent(length: 512, flags: [.hole, .zero])])
         #expect(Array(bytes[4..<8]) == [0, 1, 0, 5])

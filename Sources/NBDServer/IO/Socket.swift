@@ -118,12 +118,6 @@ public enum Socket {
         return FileDescriptor(rawValue: fd)
     }
 
-    /// Whether the file at `path` is a Unix-domain socket.
-    public static func isSocket(path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
-    }
-
     private static func streamSocket(family: Int32) throws(Errno) -> FileDescriptor {
         FileDescriptor(rawValue: try valueOrErrno {
             socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
