@@ -1,16 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The rooms of the project, from the wire inwards:
+// The rooms of the project, from the wire inwards. Linux only: it streams
+// through splice(2), F_SETPIPE_SZ and prctl(2) (SystemIO says so at build time).
 //   NBDProtocol     pure encode/decode of the NBD wire format, no I/O
-//   NBDServer       sockets, connections, handshake, dispatch; calls a plugin
+//   SystemIO        thin typed wrappers over the system calls (with CSystemShims)
+//   NBDServer       connections, handshake, dispatch; calls a plugin
 //   StreamingPlugin the only place that knows about pipes and the highwater
-//   nbd-streaming   the thin executable
+//   StreamingCLI    nbdkit's command line; nbd-streaming the thin executable
 //   CLibNBD/NBDClient  libnbd for the tests and the harness
 //   NBDConformance  the conformance harness; nbd-conformance its thin executable
 let package = Package(
     name: "nbd-streaming",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nbd-streaming", targets: ["nbd-streaming"]),
         .executable(name: "nbd-conformance", targets: ["nbd-conformance"]),
@@ -24,10 +25,14 @@ let package = Package(
         .target(name: "NBDProtocol"),
         .target(name: "CSystemShims"),
         .target(
+            name: "SystemIO",
+            dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(
             name: "NBDServer",
             dependencies: [
                 "NBDProtocol",
-                "CSystemShims",
+                "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -36,6 +41,7 @@ let package = Package(
             name: "StreamingPlugin",
             dependencies: [
                 "NBDServer",
+                "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -51,7 +57,10 @@ let package = Package(
         ),
         .executableTarget(name: "nbd-streaming", dependencies: ["StreamingCLI"]),
         // Test-only: nbd-streaming with one injected fault, to prove the gate fails.
-        .executableTarget(name: "nbd-streaming-faulty", dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol"]),
+        .executableTarget(
+            name: "nbd-streaming-faulty",
+            dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
         .target(name: "NBDConformance", dependencies: ["NBDClient"]),
@@ -69,7 +78,11 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]
         ),
         .testTarget(name: "NBDProtocolTests", dependencies: ["NBDProtocol"]),
-        .testTarget(name: "StreamingPluginTests", dependencies: ["StreamingPlugin", "NBDServer"]),
+        .testTarget(name: "NBDServerTests", dependencies: ["NBDServer", "NBDProtocol", "SystemIO", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(
+            name: "StreamingPluginTests",
+            dependencies: ["StreamingPlugin", "NBDServer", .product(name: "Logging", package: "swift-log")]
+        ),
         // Processes, pipes and raw sockets for the tests that drive the real binary.
         .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol"], path: "Tests/TestSupport"),
         .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),

@@ -1,12 +1,14 @@
 #define _GNU_SOURCE
 #include "CSystemShims.h"
 
+#ifndef __linux__
+#error "nbd-streaming is Linux-only: it uses splice(2), F_SETPIPE_SZ and prctl(2)"
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/ioctl.h>
-
-#ifdef __linux__
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 
 int nbd_shim_set_parent_death_signal(int signal) {
@@ -20,27 +22,14 @@ ssize_t nbd_shim_splice(int from, int to, size_t count) {
 int nbd_shim_set_pipe_size(int fd, int size) {
     return fcntl(fd, F_SETPIPE_SZ, size);
 }
-#else
-int nbd_shim_set_parent_death_signal(int signal) {
-    (void)signal;
-    errno = ENOSYS;
-    return -1;
-}
-
-ssize_t nbd_shim_splice(int from, int to, size_t count) {
-    (void)from; (void)to; (void)count;
-    errno = ENOSYS;
-    return -1;
-}
-
-int nbd_shim_set_pipe_size(int fd, int size) {
-    (void)fd; (void)size;
-    errno = ENOSYS;
-    return -1;
-}
-#endif
 
 int nbd_shim_readable_bytes(int fd) {
     int count = 0;
     return ioctl(fd, FIONREAD, &count) == -1 ? -1 : count;
+}
+
+int nbd_shim_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1) return -1;
+    return fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
 }

@@ -15,15 +15,25 @@ public struct RequestHeader: Equatable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> RequestHeader {
-        var reader = ByteReader(bytes)
-        let magic = try reader.read(UInt32.self)
+        try bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try RequestHeader(decoding: raw) } }.get()
+    }
+
+    /// Decodes the header at the start of `raw` (which may hold more after
+    /// it) without copying: the server decodes every request this way.
+    public init(decoding raw: UnsafeRawBufferPointer) throws(DecodeError) {
+        let length = NBDLimits.requestHeaderLength
+        guard raw.count >= length else { throw .truncated(needed: length, available: raw.count) }
+        func field<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+            T(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self))
+        }
+        let magic = field(0, UInt32.self)
         guard magic == NBDMagic.request else { throw .badMagic(expected: UInt64(NBDMagic.request), actual: UInt64(magic)) }
-        return RequestHeader(
-            flags: CommandFlags(rawValue: try reader.read()),
-            command: Command(rawValue: try reader.read()),
-            cookie: try reader.read(),
-            offset: try reader.read(),
-            length: try reader.read()
+        self.init(
+            flags: CommandFlags(rawValue: field(4, UInt16.self)),
+            command: Command(rawValue: field(6, UInt16.self)),
+            cookie: field(8, UInt64.self),
+            offset: field(16, UInt64.self),
+            length: field(24, UInt32.self)
         )
     }
 

@@ -1,11 +1,8 @@
-import Logging
-import NBDProtocol
-import Synchronization
-import SystemPackage
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Logging
+import Synchronization
+import SystemIO
+import SystemPackage
 
 /// Start-up choices of the server process, from nbdkit's command line.
 public struct ServerOptions: Sendable {
@@ -26,18 +23,25 @@ public struct ServerOptions: Sendable {
     }
 }
 
+/// Wraps each connection's channel; the identity in the real server. The
+/// test-only faulty build misbehaves on the wire through it, from outside
+/// the server's own types.
+public typealias ChannelDecorator = @Sendable (any ByteChannel) -> any ByteChannel
+
 /// Listens, hands each client its own thread, and stops on a signal, when the
 /// captive command exits, or when the single `-s` client leaves.
 public final class Server: Sendable {
     let plugin: any NBDPlugin
     let options: ServerOptions
     let logger: Logger
+    private let decorateChannel: ChannelDecorator
     private let connections = Atomic<Int>(0)
 
-    public init(plugin: any NBDPlugin, options: ServerOptions, logger: Logger) {
+    public init(plugin: any NBDPlugin, options: ServerOptions, logger: Logger, decorateChannel: @escaping ChannelDecorator = { $0 }) {
         self.plugin = plugin
         self.options = options
         self.logger = logger
+        self.decorateChannel = decorateChannel
     }
 
     /// Runs until stopped; returns the process exit status.
@@ -47,7 +51,7 @@ public final class Server: Sendable {
         if options.exitWithParent { try Daemon.exitWithParent() }
 
         if options.listen == .single {
-            let channel = Channel(input: FileDescriptor(rawValue: STDIN_FILENO), output: FileDescriptor(rawValue: STDOUT_FILENO))
+            let channel = PlainChannel(input: FileDescriptor(rawValue: STDIN_FILENO), output: FileDescriptor(rawValue: STDOUT_FILENO))
             detachThread { [self] in
                 serve(channel, peer: "stdin")
                 stop.stop(exitStatus: 0)
@@ -105,15 +109,15 @@ public final class Server: Sendable {
 
     /// Accepts clients until the stop pipe wakes.
     private func waitForStop(_ stop: StopSignal, listeners: [FileDescriptor]) -> StopReason {
-        var polled = ([stop.readDescriptor] + listeners).map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
+        let polled = ([stop.readDescriptor] + listeners).map { ($0, Poll.Events.readable) }
         while true {
-            guard poll(&polled, nfds_t(polled.count), -1) > 0 else { continue }
-            if polled[0].revents != 0 {
+            guard let events = try? Poll.wait(polled) else { continue }
+            if !events[0].isEmpty {
                 var byte: UInt8 = 0
                 _ = read(stop.readDescriptor.rawValue, &byte, 1)
                 return stop.reason(afterWakeByte: byte)
             }
-            for (index, listener) in listeners.enumerated() where polled[index + 1].revents != 0 {
+            for (index, listener) in listeners.enumerated() where !events[index + 1].isEmpty {
                 accept(from: listener)
             }
         }
@@ -133,27 +137,26 @@ public final class Server: Sendable {
             return
         }
         detachThread { [self] in
-            serve(Channel(socket: client), peer: "client \(client.rawValue)")
+            serve(PlainChannel(input: client, output: client), peer: "client \(client.rawValue)")
             try? client.close()
             connections.subtract(1, ordering: .relaxed)
         }
     }
 
     /// One client from greeting to disconnect.
-    private func serve(_ channel: Channel, peer: String) {
+    private func serve(_ channel: PlainChannel, peer: String) {
         let logger = self.logger
-        var handshake = channel
+        let connection = Connection(channel: decorateChannel(channel))
         if options.configuration.handshakeTimeout > 0 {
-            handshake.deadline = .now + .seconds(options.configuration.handshakeTimeout)
+            connection.deadline = .now + .seconds(options.configuration.handshakeTimeout)
         }
-        var negotiation = Negotiation(channel: handshake, plugin: plugin, configuration: options.configuration, logger: logger)
+        var negotiation = Negotiation(connection: connection, plugin: plugin, configuration: options.configuration, logger: logger)
         do {
             switch try negotiation.run() {
             case let .transmission(session):
-                // Between requests a client may rightly stay silent for as long as it likes.
-                channel.clearReadTimeout()
+                connection.deadline = nil
                 defer { plugin.closeConnection() }
-                try Transmission(channel: channel, plugin: plugin, session: session, configuration: options.configuration, logger: logger).run()
+                try Transmission(connection: connection, plugin: plugin, session: session, configuration: options.configuration, logger: logger).run()
             case let .closed(ending):
                 logger.log(level: ending == .clientAborted ? .debug : .error, "\(peer): \(ending)")
             }

@@ -18,17 +18,6 @@ public struct ServerConfiguration: Sendable {
     public var handshakeTimeout: Int = 60
     /// Clients served at once; more are accepted and closed at once.
     public var maximumConnections: Int = 16
-    /// Deliberate protocol violations, set only by the test-only
-    /// `nbd-streaming-faulty` so the conformance gate can prove it catches them.
-    public var injectedFaults: InjectedServerFaults = []
 
     public init() {}
-}
-
-/// Protocol faults the real server never commits; see `injectedFaults`.
-public struct InjectedServerFaults: OptionSet, Sendable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-    /// Hang up on an unknown option instead of answering ERR_UNSUP.
-    public static let disconnectOnUnknownOption = InjectedServerFaults(rawValue: 1 << 0)
 }

@@ -1,8 +1,5 @@
-import Logging
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Logging
 
 /// Log lines as nbdkit prints them: `nbd-streaming: error: message`, one per
 /// line on standard error, written whole so threads do not interleave.

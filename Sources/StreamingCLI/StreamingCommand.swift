@@ -1,11 +1,8 @@
 import ArgumentParser
+import Glibc
 import Logging
 import NBDServer
 import StreamingPlugin
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// nbdkit's command line, with the streaming plugin built in: existing
 /// `nbdkit streaming ...` invocations work with `nbd-streaming ...`.

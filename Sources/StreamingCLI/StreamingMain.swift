@@ -1,18 +1,15 @@
 import ArgumentParser
+import Glibc
 import Logging
 import NBDServer
 import StreamingPlugin
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The executables' one entry point. The test-only faulty build wraps the
-/// plugin and injects server faults through the two hooks; the real server
-/// passes everything through.
+/// plugin and each connection's channel through the two hooks, so its faults
+/// live outside the production types; the real server passes everything through.
 public enum StreamingMain {
-    public static func run(decorate: (any NBDPlugin) -> any NBDPlugin = { $0 },
-                           injectedFaults: InjectedServerFaults = []) -> Never {
+    public static func run(decoratePlugin: (any NBDPlugin) -> any NBDPlugin = { $0 },
+                           decorateChannel: @escaping ChannelDecorator = { $0 }) -> Never {
         let command: StreamingCommand
         do {
             command = try StreamingCommand.parse(Array(CommandLine.arguments.dropFirst()))
@@ -33,10 +30,9 @@ public enum StreamingMain {
         }
         do {
             let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
-            let plugin = decorate(try StreamingPlugin(configuration: configuration, logger: logger))
-            var options = command.serverOptions()
-            options.configuration.injectedFaults = injectedFaults
-            exit(try Server(plugin: plugin, options: options, logger: logger).run())
+            let plugin = decoratePlugin(try StreamingPlugin(configuration: configuration, logger: logger))
+            let server = Server(plugin: plugin, options: command.serverOptions(), logger: logger, decorateChannel: decorateChannel)
+            exit(try server.run())
         } catch {
             fail("\(error)")
         }

@@ -1,5 +1,3 @@
-import NBDProtocol
-
 /// Writes that arrived ahead of the highwater (`reorder=`), held until the
 /// bytes before them arrive. Pure bookkeeping: the plugin decides when held
 /// data goes to the pipe. Segments never overlap: a later write over held

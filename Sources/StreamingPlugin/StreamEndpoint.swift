@@ -1,10 +1,8 @@
+import Glibc
 import Logging
 import NBDServer
+import SystemIO
 import SystemPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The local end of the stream: a FIFO, a Unix-domain socket, or a file.
 /// It is opened on the first request that needs it, so start-up and the
@@ -78,21 +76,20 @@ final class StreamEndpoint {
                 // No reader yet: wait in open(), as `cat > fifo` does.
                 logger.notice("waiting for a reader to open \(path)")
                 let fd = try FileDescriptor.open(path, .writeOnly, options: .closeOnExec)
-                Splice.enlargePipe(fd)
+                fd.enlargePipeBuffer()
                 return fd
             }
         case .read:
             // A read end opened without a writer would read end of file at once;
             // poll() instead reports nothing until a writer has come and written or gone.
             fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
-            var poller = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
-            if poll(&poller, 1, 0) == 0 {
+            if try Poll.wait([(fd, .readable)], timeout: .zero)[0].isEmpty {
                 logger.notice("waiting for a writer to open \(path)")
-                while poll(&poller, 1, -1) == -1 && errno == EINTR {}
+                _ = try Poll.wait([(fd, .readable)])
             }
         }
-        _ = fcntl(fd.rawValue, F_SETFL, fcntl(fd.rawValue, F_GETFL) & ~O_NONBLOCK)
-        Splice.enlargePipe(fd)
+        try fd.setBlocking(true)
+        fd.enlargePipeBuffer()
         return fd
     }
 
@@ -120,17 +117,13 @@ final class StreamEndpoint {
     }
 
     /// Moves a client's payload into the FIFO without copying it.
-    func splice(_ payload: SocketPayload) throws(Failure) {
+    func move(_ payload: SocketPayload) throws(Failure) {
         let pipe = try open()
         do {
-            try payload.splice(into: pipe)
+            try payload.move(into: pipe)
         } catch {
             switch error {
-            case .unsupported:
-                let data: UnsafeRawBufferPointer
-                do { data = try payload.read() } catch { throw Failure(description: "the client went away mid-payload: \(error)") }
-                try writeAll(data)
-            case let .endOfInput(moved):
+            case let .clientWentAway(moved):
                 throw Failure(description: "the client went away after \(moved) of \(payload.count) payload bytes, which are in \(path)")
             case .failed(.brokenPipe, _):
                 throw Failure(description: "the reader of \(path) went away")
@@ -143,16 +136,9 @@ final class StreamEndpoint {
     /// Reads exactly `buffer.count` bytes; false if the stream ended first.
     func readExactly(into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Bool {
         let fd = try open()
-        var filled = 0
-        while filled < buffer.count {
-            let count: Int
-            do { count = try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) } catch {
-                throw Failure(description: "read from \(path): \(error)")
-            }
-            if count == 0 { return false }
-            filled += count
+        do { return try fd.readFully(into: buffer) == buffer.count } catch {
+            throw Failure(description: "read from \(path): \(error)")
         }
-        return true
     }
 
     /// Makes written data durable where that means something (a regular file);

@@ -1,4 +1,3 @@
-import NBDProtocol
 import NBDServer
 
 /// The stream's contract without its I/O: where the stream stands (the
@@ -76,7 +75,7 @@ struct StreamPosition: Equatable, Sendable {
     /// Requests that do not move the stream (flush, cache, block status) still
     /// fail once the stream has.
     func checkHealthy() throws(PluginError) {
-        if let failure { throw PluginError(.io, "\(Self.errorStatePrefix): \(failure)") }
+        if let failure { throw PluginError(.ioError, "\(Self.errorStatePrefix): \(failure)") }
     }
 
     /// Records bytes that reached (or came from) the pipe.
@@ -88,17 +87,17 @@ struct StreamPosition: Equatable, Sendable {
     @discardableResult
     mutating func fail(_ message: String) -> PluginError {
         if failure == nil { failure = message }
-        return PluginError(.io, message)
+        return PluginError(.ioError, message)
     }
 
     /// base:allocation: in write mode what lies at or above the highwater has not
     /// been streamed and reads as zeroes (or as held data, which the plugin
     /// reports), so it is a hole; everything else is data.
-    func extents(length: UInt32, offset: UInt64) -> [Extent] {
+    func extents(length: UInt32, offset: UInt64) -> [PluginExtent] {
         let end = offset + UInt64(length)
-        guard mode == .write, end > highwater else { return [Extent(length: length, flags: [])] }
-        guard offset < highwater else { return [Extent(length: length, flags: [.hole, .zero])] }
+        guard mode == .write, end > highwater else { return [PluginExtent(length: length, kind: .data)] }
+        guard offset < highwater else { return [PluginExtent(length: length, kind: [.hole, .zero])] }
         let data = UInt32(highwater - offset)
-        return [Extent(length: data, flags: []), Extent(length: length - data, flags: [.hole, .zero])]
+        return [PluginExtent(length: data, kind: .data), PluginExtent(length: length - data, kind: [.hole, .zero])]
     }
 }

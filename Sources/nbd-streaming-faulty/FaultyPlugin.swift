@@ -1,10 +1,6 @@
-import NBDProtocol
+import Glibc
 import NBDServer
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The faults a broken streaming server might have, each one a way the
 /// conformance gate must fail. Chosen by the NBD_FAULT environment variable.
@@ -19,7 +15,8 @@ enum Fault: String, CaseIterable {
     case forgetErrorState = "forget-error-state"
     /// The export is advertised one byte larger than the stream accepts.
     case lieAboutSize = "lie-about-size"
-    /// Unknown options are answered by hanging up (a server fault, not a plugin one).
+    /// Unknown options are answered by hanging up (a server fault, not a
+    /// plugin one: `FaultyChannel` commits it on the wire).
     case disconnectOnUnknownOption = "disconnect-on-unknown-option"
     /// FLUSH never returns.
     case neverAnswerFlush = "never-answer-flush"
@@ -27,8 +24,9 @@ enum Fault: String, CaseIterable {
 
 /// Wraps the real plugin and misbehaves in one chosen way; everything else
 /// passes through. The faults act on data in memory, so this build always
-/// takes the copying path (it does not offer the plugin's splicing). It keeps its own view of the client's offsets so that the
-/// real plugin underneath still sees a stream it accepts.
+/// takes the copying path (it is not a `ZeroCopyPlugin`). It keeps its own
+/// view of the client's offsets so that the real plugin underneath still
+/// sees a stream it accepts.
 final class FaultyPlugin: NBDPlugin {
     private let inner: any NBDPlugin
     private let fault: Fault
@@ -56,7 +54,7 @@ final class FaultyPlugin: NBDPlugin {
     func openConnection() throws(PluginError) { try inner.openConnection() }
     func closeConnection() { inner.closeConnection() }
     func cache(length: UInt32, offset: UInt64) throws(PluginError) { try inner.cache(length: length, offset: offset) }
-    func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [Extent] { try inner.extents(length: length, offset: offset) }
+    func extents(length: UInt32, offset: UInt64) throws(PluginError) -> [PluginExtent] { try inner.extents(length: length, offset: offset) }
     func shutdown(patience: Duration) -> PluginError? { inner.shutdown(patience: patience) }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(PluginError) {
@@ -90,7 +88,7 @@ final class FaultyPlugin: NBDPlugin {
             if offset < state.clientHighwater {
                 switch fault {
                 case .acceptBackwardWrite: return nil
-                case .forgetErrorState: throw PluginError(.io, "injected fault: backward write refused, error state forgotten")
+                case .forgetErrorState: throw PluginError(.ioError, "injected fault: backward write refused, error state forgotten")
                 default: break
                 }
             }

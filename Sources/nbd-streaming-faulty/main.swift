@@ -1,11 +1,8 @@
 // A deliberately broken nbd-streaming for the conformance gate's own tests:
 // NBD_FAULT names the fault (see Fault). Never install it.
+import Glibc
 import NBDServer
 import StreamingCLI
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 let name = getenv("NBD_FAULT").map { String(cString: $0) } ?? ""
 guard let fault = Fault(rawValue: name) else {
@@ -13,7 +10,4 @@ guard let fault = Fault(rawValue: name) else {
     print("nbd-streaming-faulty: error: NBD_FAULT must be one of: \(known)")
     exit(1)
 }
-StreamingMain.run(
-    decorate: { FaultyPlugin(wrapping: $0, fault: fault) },
-    injectedFaults: fault == .disconnectOnUnknownOption ? .disconnectOnUnknownOption : []
-)
+StreamingMain.run(decoratePlugin: { FaultyPlugin(wrapping: $0, fault: fault) }, decorateChannel: FaultyChannel.decorator(for: fault))

@@ -1,4 +1,3 @@
-import NBDProtocol
 import NBDServer
 @testable import StreamingPlugin
 import Testing
@@ -20,7 +19,7 @@ import Testing
         #expect(position.failure?.contains("client tried to seek backwards and write") == true)
         // Even a request that would have been fine now fails, with the first cause.
         let later = #expect(throws: PluginError.self) { try position.planWrite(offset: 100, length: 1) }
-        #expect(later?.error == .io)
+        #expect(later?.errno == .ioError)
         #expect(later?.message.contains("seek backwards") == true)
         #expect(throws: PluginError.self) { try position.checkHealthy() }
     }
@@ -53,9 +52,9 @@ import Testing
     @Test func extentsSplitAtTheHighwaterInWriteMode() {
         var position = StreamPosition(mode: .write)
         position.advance(to: 1000)
-        #expect(position.extents(length: 500, offset: 0) == [Extent(length: 500, flags: [])])
-        #expect(position.extents(length: 500, offset: 800) == [Extent(length: 200, flags: []), Extent(length: 300, flags: [.hole, .zero])])
-        #expect(position.extents(length: 500, offset: 1000) == [Extent(length: 500, flags: [.hole, .zero])])
-        #expect(StreamPosition(mode: .read).extents(length: 500, offset: 0) == [Extent(length: 500, flags: [])])
+        #expect(position.extents(length: 500, offset: 0) == [PluginExtent(length: 500, kind: .data)])
+        #expect(position.extents(length: 500, offset: 800) == [PluginExtent(length: 200, kind: .data), PluginExtent(length: 300, kind: [.hole, .zero])])
+        #expect(position.extents(length: 500, offset: 1000) == [PluginExtent(length: 500, kind: [.hole, .zero])])
+        #expect(StreamPosition(mode: .read).extents(length: 500, offset: 0) == [PluginExtent(length: 500, kind: .data)])
     }
 }

@@ -108,7 +108,7 @@ import Testing
         var buffer = [UInt8](repeating: 0xff, count: 5)
         try buffer.withUnsafeMutableBytes { try plugin.read(into: $0, offset: 0) }
         #expect(buffer == [0, 0, 7, 7, 0])
-        #expect(try plugin.extents(length: 4, offset: 0).allSatisfy { $0.flags.isEmpty })
+        #expect(try plugin.extents(length: 4, offset: 0).allSatisfy { $0.kind == .data })
     }
 
     @Test func stopWithHeldDataReportsAnIncompleteStream() throws {

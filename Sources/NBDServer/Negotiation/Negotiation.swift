@@ -35,15 +35,15 @@ struct Negotiation {
         }
     }
 
-    let channel: Channel
+    let connection: Connection
     let plugin: any NBDPlugin
     let configuration: ServerConfiguration
     let logger: Logger
     private var session = Session()
     private var noZeroes = false
 
-    init(channel: Channel, plugin: any NBDPlugin, configuration: ServerConfiguration, logger: Logger) {
-        self.channel = channel
+    init(connection: Connection, plugin: any NBDPlugin, configuration: ServerConfiguration, logger: Logger) {
+        self.connection = connection
         self.plugin = plugin
         self.configuration = configuration
         self.logger = logger
@@ -75,17 +75,17 @@ struct Negotiation {
         case .oldstyle:
             do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
             try closingOnFailure {
-                try channel.write(Greeting.oldstyle(size: plugin.export.size, flags: plugin.export.transmissionFlags(structuredReplies: false)))
+                try connection.send(Greeting.oldstyle(size: plugin.export.size, flags: ExportFlags.transmission(for: plugin.export, structuredReplies: false)))
             }
             return .transmission(session)
         case .newstyle:
-            try channel.write(Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]))
+            try connection.send(Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]))
             return .receiveClientFlags
         }
     }
 
     private mutating func receiveClientFlags() throws -> State {
-        let flags = try Greeting.decodeClientFlags(channel.readBytes(Greeting.clientFlagsLength))
+        let flags = try Greeting.decodeClientFlags(connection.readBytes(Greeting.clientFlagsLength))
         // The spec requires closing on flags the server does not know.
         guard flags.isSubset(of: .known) else { return .closed(.unknownClientFlags(flags.rawValue)) }
         noZeroes = flags.contains(.noZeroes)
@@ -95,7 +95,7 @@ struct Negotiation {
     private mutating func receiveOption(count: Int) throws -> State {
         guard count < configuration.maximumOptions else { return .closed(.tooManyOptions(configuration.maximumOptions)) }
         let header: OptionHeader
-        let bytes = try channel.readBytes(NBDLimits.optionHeaderLength)
+        let bytes = try connection.readBytes(NBDLimits.optionHeaderLength)
         do { header = try OptionHeader.decode(bytes) } catch { return .closed(.badOptionMagic) }
         logger.debug("option \(header.code) length \(header.length)")
 
@@ -105,7 +105,7 @@ struct Negotiation {
             try reply(.error(header.code, .errTooBig, message: "option payload of \(header.length) bytes exceeds \(NBDLimits.maximumOptionLength)"))
             return .receiveOption(count: count + 1)
         }
-        let payload = try channel.readBytes(Int(header.length))
+        let payload = try connection.readBytes(Int(header.length))
         switch header.code {
         case .exportName: return try exportName(payload)
         case .abort:
@@ -118,22 +118,17 @@ struct Negotiation {
         case .structuredReply: try emptyOption(header.code, payload) { try structuredReply() }
         case .listMetaContext, .setMetaContext: try metaContext(header.code, payload)
         default:
-            if configuration.injectedFaults.contains(.disconnectOnUnknownOption) {
-                return .closed(.protocolError("injected fault: hanging up on \(header.code)"))
-            }
             try reply(.error(header.code, .errUnsupported, message: "\(header.code) is not supported"))
         }
         return .receiveOption(count: count + 1)
     }
 
     private func discardPayload(of header: OptionHeader) throws {
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
-        defer { scratch.deallocate() }
-        try channel.discard(UInt64(header.length), scratch: scratch)
+        try connection.discard(UInt64(header.length))
     }
 
     private func reply(_ reply: OptionReply) throws {
-        try channel.write(reply.encode())
+        try connection.send(reply.encode())
     }
 
     /// Options whose payload must be empty answer ERR_INVALID otherwise.
@@ -145,15 +140,14 @@ struct Negotiation {
     }
 
     private mutating func exportName(_ payload: [UInt8]) throws -> State {
-        guard let name = String(validating: payload, as: UTF8.self), payload.count <= NBDLimits.maximumStringLength else {
+        guard String(validating: payload, as: UTF8.self) != nil, payload.count <= NBDLimits.maximumStringLength else {
             return .closed(.protocolError("NBD_OPT_EXPORT_NAME carries an invalid name"))
         }
         do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
-        session.exportName = name
         let export = plugin.export
         try closingOnFailure {
-            try channel.write(Greeting.exportNameReply(
-                size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies), noZeroes: noZeroes))
+            try connection.send(Greeting.exportNameReply(
+                size: export.size, flags: ExportFlags.transmission(for: export, structuredReplies: session.structuredReplies), noZeroes: noZeroes))
         }
         return .transmission(session)
     }
@@ -187,19 +181,18 @@ struct Negotiation {
         }
         let export = plugin.export
         try closingOnFailure {
-            try reply(.infoExport(code, size: export.size, flags: export.transmissionFlags(structuredReplies: session.structuredReplies)))
+            try reply(.infoExport(code, size: export.size, flags: ExportFlags.transmission(for: export, structuredReplies: session.structuredReplies)))
             if request.requests.contains(.name) { try reply(.infoName(code, name: request.exportName)) }
             if request.requests.contains(.description), let description = export.description {
                 try reply(.infoDescription(code, description: description))
             }
-            try reply(.infoBlockSize(code, export.blockSizes))
+            try reply(.infoBlockSize(code, ExportFlags.blockSizes(of: export)))
             try reply(OptionReply(option: code, type: .ack))
         }
         guard code == .go else {
             plugin.closeConnection()
             return nil
         }
-        session.exportName = request.exportName
         return session
     }
 

@@ -1,6 +1,5 @@
 /// What haggling settled for one connection.
 public struct Session: Sendable, Equatable {
-    public var exportName = ""
     public var structuredReplies = false
     /// The context id the client selected for base:allocation, if any.
     public var baseAllocationContext: UInt32?

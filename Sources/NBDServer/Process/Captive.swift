@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The `--run` command: a shell command that talks to the server through the
 /// variables nbdkit's captive mode sets, and whose end ends the server.

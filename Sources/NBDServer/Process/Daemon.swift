@@ -1,8 +1,5 @@
-import CSystemShims
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import SystemIO
 
 /// Process-level chores nbdkit's command line implies.
 enum Daemon {
@@ -33,7 +30,7 @@ enum Daemon {
 
     /// `--exit-with-parent`: SIGTERM, and so a clean stop, when the parent dies.
     static func exitWithParent() throws {
-        guard nbd_shim_set_parent_death_signal(SIGTERM) == 0 else { throw ProcessError("--exit-with-parent", errno) }
+        do { try ProcessControl.setParentDeathSignal(SIGTERM) } catch { throw ProcessError("--exit-with-parent", error.rawValue) }
         // The parent may have died before the request took effect.
         if getppid() == 1 { kill(getpid(), SIGTERM) }
     }

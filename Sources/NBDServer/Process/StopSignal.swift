@@ -1,9 +1,6 @@
-import SystemPackage
-import Synchronization
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
+import SystemPackage
 
 /// Wakes the accept loop when the server must stop: SIGINT, SIGTERM, the
 /// captive command exiting, or the single client of `-s` leaving. A pipe is

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Starts a detached thread. A thread per connection keeps the per-request path
 /// free of any event loop: the request's own blocking calls are its scheduling.

@@ -1,34 +1,37 @@
 import NBDProtocol
 
-/// Sends replies in the form the session negotiated: simple replies, or
+/// Queues replies in the form the session negotiated: simple replies, or
 /// structured chunks once NBD_OPT_STRUCTURED_REPLY was accepted.
 struct ReplyWriter {
-    let channel: Channel
+    let connection: Connection
     let structured: Bool
 
-    func success(cookie: UInt64) throws {
-        try channel.write(structured ? Reply.none(cookie: cookie) : Reply.simple(cookie: cookie, error: .ok))
+    func success(cookie: UInt64) {
+        connection.queue(structured ? Reply.none(cookie: cookie) : Reply.simple(cookie: cookie, error: .ok))
     }
 
-    func failure(cookie: UInt64, _ error: PluginError) throws {
-        try channel.write(structured
-            ? Reply.errorChunk(cookie: cookie, error: error.error, message: error.message)
-            : Reply.simple(cookie: cookie, error: error.error))
+    func failure(_ header: RequestHeader, _ error: PluginError) {
+        let wire = WireErrors.wireError(for: error.errno, flags: header.flags)
+        connection.queue(structured
+            ? Reply.errorChunk(cookie: header.cookie, error: wire, message: error.message)
+            : Reply.simple(cookie: header.cookie, error: wire))
     }
 
     /// A read's data in a single chunk, so DF is honoured whatever the client asked.
     func data(cookie: UInt64, offset: UInt64, _ data: UnsafeRawBufferPointer) throws {
-        try channel.write(header: dataHeader(cookie: cookie, offset: offset, length: UInt32(data.count)), data: data)
-    }
-
-    /// What goes in front of a successful read's data.
-    func dataHeader(cookie: UInt64, offset: UInt64, length: UInt32) -> [UInt8] {
-        structured
-            ? Reply.offsetDataHeader(cookie: cookie, offset: offset, dataLength: length, done: true)
+        let header = structured
+            ? Reply.offsetDataHeader(cookie: cookie, offset: offset, dataLength: UInt32(data.count), done: true)
             : Reply.simple(cookie: cookie, error: .ok)
+        try connection.queue(header: header, data: data)
     }
 
-    func blockStatus(cookie: UInt64, contextID: UInt32, extents: [Extent]) throws {
-        try channel.write(Reply.blockStatus(cookie: cookie, contextID: contextID, extents: extents))
+    func blockStatus(cookie: UInt64, contextID: UInt32, extents: [PluginExtent]) {
+        let descriptors = extents.map { extent in
+            var flags: AllocationFlags = []
+            if extent.kind.contains(.hole) { flags.insert(.hole) }
+            if extent.kind.contains(.zero) { flags.insert(.zero) }
+            return Extent(length: extent.length, flags: flags)
+        }
+        connection.queue(Reply.blockStatus(cookie: cookie, contextID: contextID, extents: descriptors))
     }
 }

@@ -1,132 +1,220 @@
 import Logging
 import NBDProtocol
+import SystemPackage
 
-/// The transmission phase of one connection: requests are served one at a time,
-/// in the order they arrive, which is what a stream needs.
+/// The transmission phase of one connection. Requests are served in the order
+/// they arrive, which is what a stream needs. Requests the client pipelined
+/// arrive together in the read-ahead and are served together: consecutive
+/// WRITEs reach the plugin as one write, and their replies leave in one send.
 struct Transmission {
-    let channel: Channel
+    let connection: Connection
     let plugin: any NBDPlugin
+    /// The plugin's zero-copy side and the client's socket, when the plugin
+    /// can splice and the channel carries the connection's bytes in the clear.
+    let zeroCopy: (plugin: any ZeroCopyPlugin, socket: (input: FileDescriptor, output: FileDescriptor))?
+    let export: ExportDescription
     let session: Session
     let configuration: ServerConfiguration
     let logger: Logger
     private let replies: ReplyWriter
-    /// One buffer for the connection's life, as large as the largest request.
+    /// One buffer for the connection's life, as large as the largest payload.
     private let buffer: UnsafeMutableRawBufferPointer
 
-    init(channel: Channel, plugin: any NBDPlugin, session: Session, configuration: ServerConfiguration, logger: Logger) {
-        self.channel = channel
+    private static let headerLength = NBDLimits.requestHeaderLength
+    /// After a payload this large went to a zero-copy plugin, the next read
+    /// takes only a request header, so that a payload behind it reaches the
+    /// plugin still in the socket rather than read ahead into memory.
+    static let spliceWorthyPayload = 128 * 1024
+
+    init(connection: Connection, plugin: any NBDPlugin, session: Session, configuration: ServerConfiguration, logger: Logger) {
+        self.connection = connection
         self.plugin = plugin
+        if let splicing = plugin as? any ZeroCopyPlugin, let socket = connection.channel.spliceable {
+            zeroCopy = (splicing, socket)
+        } else {
+            zeroCopy = nil
+        }
+        export = plugin.export
         self.session = session
         self.configuration = configuration
         self.logger = logger
-        replies = ReplyWriter(channel: channel, structured: session.structuredReplies)
-        buffer = .allocate(byteCount: Int(plugin.export.blockSizes.maximum), alignment: 4096)
+        replies = ReplyWriter(connection: connection, structured: session.structuredReplies)
+        buffer = .allocate(byteCount: Int(export.maximumPayload), alignment: 4096)
+    }
+
+    /// What the connection does after a request.
+    private enum Continuation {
+        case next
+        /// Read only a header next: a large payload went by splice and another may follow.
+        case nextHeaderOnly
+        case close
     }
 
     /// Serves until the client disconnects, then releases the buffer.
     func run() throws {
         defer { buffer.deallocate() }
+        var readLimit = Int.max
         while true {
-            let header: RequestHeader
-            do { header = try RequestHeader.decode(channel.readBytes(NBDLimits.requestHeaderLength)) } catch let error as DecodeError {
-                logger.error("closing the connection: request \(error)")
-                return
+            // Replies go out before the connection waits for more requests.
+            while connection.buffered.count < Self.headerLength {
+                try connection.flushReplies()
+                try connection.fill(limit: readLimit)
             }
+            let header: RequestHeader
+            do { header = try RequestHeader(decoding: connection.buffered) } catch {
+                logger.error("closing the connection: request \(error)")
+                return try connection.flushReplies()
+            }
+            connection.consume(Self.headerLength)
             if header.command == .disconnect {
                 logger.debug("client sent NBD_CMD_DISC")
-                return
+                return try connection.flushReplies()
             }
-            guard try serve(header) else { return }
+            switch try serve(header) {
+            case .next: readLimit = .max
+            case .nextHeaderOnly: readLimit = Self.headerLength
+            case .close: return try connection.flushReplies()
+            }
         }
     }
 
-    /// Serves one request; false when the connection must close.
-    private func serve(_ header: RequestHeader) throws -> Bool {
-        if let refusal = RequestValidation.check(header, export: plugin.export, session: session) {
-            if header.hasPayload {
-                guard UInt64(header.length) <= configuration.maximumDiscardedPayload else {
-                    logger.error("closing the connection: \(refusal.message), past the \(configuration.maximumDiscardedPayload)-byte bound for skipping a payload")
-                    return false
-                }
-                try channel.discard(UInt64(header.length), scratch: buffer)
-            }
-            log(header, refusal)
-            try replies.failure(cookie: header.cookie, refusal)
-            return true
+    private func serve(_ header: RequestHeader) throws -> Continuation {
+        if let refusal = RequestValidation.check(header, export: export, session: session) {
+            return try refuse(header, refusal)
         }
-        if let spliced = try serveSpliced(header) { return spliced }
-        // Only READ and WRITE carry data, and validation bounds their length by
-        // the buffer; WRITE_ZEROES, CACHE and BLOCK_STATUS may be far longer.
-        let dataLength = header.command == .read || header.hasPayload ? Int(header.length) : 0
-        let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<dataLength])
-        if header.hasPayload { try channel.readExactly(into: data) }
-        let outcome: Outcome
-        do { outcome = try dispatch(header, data) } catch {
-            log(header, error)
-            try replies.failure(cookie: header.cookie, error)
-            return true
-        }
-        log(header, nil)
-        switch outcome {
-        case .done: try replies.success(cookie: header.cookie)
-        case .data: try replies.data(cookie: header.cookie, offset: header.offset, UnsafeRawBufferPointer(data))
-        case let .extents(extents):
-            try replies.blockStatus(cookie: header.cookie, contextID: session.baseAllocationContext ?? 0, extents: extents)
-        }
-        return true
-    }
-
-    /// The zero-copy paths: a WRITE whose payload the plugin moves from the
-    /// socket itself, a READ whose data it moves straight to the client. Nil
-    /// when the request takes the copying path instead; else whether the
-    /// connection goes on.
-    private func serveSpliced(_ header: RequestHeader) throws -> Bool? {
         switch header.command {
-        case .write where plugin.splicesWrites:
-            let payload = SocketPayload(channel: channel, buffer: buffer, count: Int(header.length))
-            do throws(PluginError) {
-                try plugin.write(splicing: payload, offset: header.offset, fua: header.flags.contains(.fua))
-            } catch {
-                log(header, error)
-                try payload.drain()
-                try replies.failure(cookie: header.cookie, error)
-                return true
-            }
-            log(header, nil, spliced: true)
-            try replies.success(cookie: header.cookie)
-            return true
-        case .read where plugin.splicesReads:
-            let reply = SplicedReply(channel: channel, header: replies.dataHeader(cookie: header.cookie, offset: header.offset, length: header.length),
-                                     buffer: buffer, length: Int(header.length))
-            do throws(PluginError) {
-                guard try plugin.read(splicingTo: reply, offset: header.offset) else { return nil }
-            } catch {
-                log(header, error)
-                try replies.failure(cookie: header.cookie, error)
-                return true
-            }
-            log(header, nil, spliced: true)
-            return !reply.clientFailed
+        case .write: return try serveWrite(header)
+        case .read: return try serveRead(header)
         default:
-            return nil
+            try connection.flushReplies()
+            do throws(PluginError) { try serveWithoutData(header) } catch { fail(header, error) }
+            return .next
         }
     }
 
-    /// What a request that the plugin served sends back.
-    private enum Outcome {
-        case done
-        case data
-        case extents([Extent])
+    /// Answers a request validation refused; its payload, if any, is skipped
+    /// first, within a bound, so a lying length cannot keep the server busy.
+    private func refuse(_ header: RequestHeader, _ refusal: PluginError) throws -> Continuation {
+        if header.hasPayload {
+            guard UInt64(header.length) <= configuration.maximumDiscardedPayload else {
+                logger.error("closing the connection: \(refusal.message), past the \(configuration.maximumDiscardedPayload)-byte bound for skipping a payload")
+                return .close
+            }
+            try connection.discard(UInt64(header.length))
+        }
+        fail(header, refusal)
+        return .next
     }
 
-    private func dispatch(_ header: RequestHeader, _ data: UnsafeMutableRawBufferPointer) throws(PluginError) -> Outcome {
+    // MARK: WRITE
+
+    private func serveWrite(_ header: RequestHeader) throws -> Continuation {
+        let length = Int(header.length)
+        if connection.buffered.count >= length {
+            try serveReadAheadWrites(header)
+            return .next
+        }
+        let fua = header.flags.contains(.fua)
+        guard let zeroCopy else {
+            let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<length])
+            try connection.readExactly(into: data)
+            try connection.flushReplies()
+            do throws(PluginError) { try plugin.write(UnsafeRawBufferPointer(data), offset: header.offset, fua: fua) } catch {
+                fail(header, error)
+                return .next
+            }
+            succeed(header)
+            return .next
+        }
+        let payload = SocketPayload(connection: connection, socket: zeroCopy.socket.input, buffer: buffer, count: length)
+        try connection.flushReplies()
+        do throws(PluginError) {
+            try zeroCopy.plugin.write(payload, offset: header.offset, fua: fua)
+            succeed(header, spliced: payload.spliced)
+        } catch {
+            fail(header, error)
+        }
+        try payload.drain()
+        return length >= Self.spliceWorthyPayload ? .nextHeaderOnly : .next
+    }
+
+    /// WRITEs whose payloads were all read ahead: `first`, and those after it
+    /// that continue it, reach the plugin as one write. Their payloads are
+    /// moved together in the read-ahead, over the headers between them, and
+    /// their replies leave together once the plugin has taken all the bytes,
+    /// so FLUSH and FUA keep their meaning.
+    private func serveReadAheadWrites(_ first: RequestHeader) throws {
+        let start = connection.bufferedForUpdate.baseAddress!
+        var run = [first]
+        var length = Int(first.length)
+        var fua = first.flags.contains(.fua)
+        connection.consume(length)
+        while let next = continuingWrite(at: first.offset + UInt64(length)) {
+            let count = Int(next.length)
+            let payload = connection.buffered.baseAddress! + Self.headerLength
+            (start + length).copyMemory(from: payload, byteCount: count)
+            connection.consume(Self.headerLength + count)
+            run.append(next)
+            length += count
+            fua = fua || next.flags.contains(.fua)
+        }
+        try connection.flushReplies()
+        do throws(PluginError) {
+            try plugin.write(UnsafeRawBufferPointer(start: start, count: length), offset: first.offset, fua: fua)
+            run.forEach { succeed($0) }
+        } catch {
+            run.forEach { fail($0, error) }
+        }
+    }
+
+    /// The next read-ahead request, if it is a valid WRITE at `offset` whose
+    /// payload arrived whole.
+    private func continuingWrite(at offset: UInt64) -> RequestHeader? {
+        let readAhead = connection.buffered
+        guard readAhead.count >= Self.headerLength, let header = try? RequestHeader(decoding: readAhead),
+              header.command == .write, header.offset == offset,
+              readAhead.count >= Self.headerLength + Int(header.length),
+              RequestValidation.check(header, export: export, session: session) == nil
+        else { return nil }
+        return header
+    }
+
+    // MARK: READ
+
+    private func serveRead(_ header: RequestHeader) throws -> Continuation {
+        try connection.flushReplies()
+        guard let zeroCopy else {
+            let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(header.length)])
+            do throws(PluginError) { try plugin.read(into: data, offset: header.offset) } catch {
+                fail(header, error)
+                return .next
+            }
+            try succeed(header, data: UnsafeRawBufferPointer(data))
+            return .next
+        }
+        let reply = PipeReply(connection: connection, socket: zeroCopy.socket.output, header: header,
+                              structured: session.structuredReplies, buffer: buffer)
+        do throws(PluginError) { try zeroCopy.plugin.read(reply, offset: header.offset) } catch {
+            guard !reply.clientFailed else { return .close }
+            // A structured reply that already sent data ends with this error
+            // chunk; a simple reply never starts before it holds all its data.
+            fail(header, error)
+            return .next
+        }
+        guard !reply.clientFailed else { return .close }
+        if reply.isSent {
+            log(header, nil, spliced: reply.spliced)
+        } else {
+            try succeed(header, data: UnsafeRawBufferPointer(reply.buffer))
+        }
+        return .next
+    }
+
+    // MARK: the rest
+
+    private func serveWithoutData(_ header: RequestHeader) throws(PluginError) {
         let fua = header.flags.contains(.fua)
         switch header.command {
-        case .read:
-            try plugin.read(into: data, offset: header.offset)
-            return .data
-        case .write:
-            try plugin.write(UnsafeRawBufferPointer(data), offset: header.offset, fua: fua)
         case .writeZeroes:
             try plugin.writeZeroes(length: header.length, offset: header.offset, fua: fua)
         case .flush:
@@ -135,17 +223,34 @@ struct Transmission {
             try plugin.cache(length: header.length, offset: header.offset)
         case .blockStatus:
             let extents = try plugin.extents(length: header.length, offset: header.offset)
-            return .extents(header.flags.contains(.requestOne) ? Array(extents.prefix(1)) : extents)
+            log(header, nil)
+            return replies.blockStatus(cookie: header.cookie, contextID: session.baseAllocationContext ?? 0,
+                                       extents: header.flags.contains(.requestOne) ? Array(extents.prefix(1)) : extents)
         default:
             preconditionFailure("validation admits only known commands")
         }
-        return .done
+        succeed(header)
+    }
+
+    private func succeed(_ header: RequestHeader, spliced: Bool = false) {
+        log(header, nil, spliced: spliced)
+        replies.success(cookie: header.cookie)
+    }
+
+    private func succeed(_ header: RequestHeader, data: UnsafeRawBufferPointer) throws {
+        log(header, nil)
+        try replies.data(cookie: header.cookie, offset: header.offset, data)
+    }
+
+    private func fail(_ header: RequestHeader, _ error: PluginError) {
+        log(header, error)
+        replies.failure(header, error)
     }
 
     private func log(_ header: RequestHeader, _ error: PluginError?, spliced: Bool = false) {
         if let error {
             // Clients probe FAST_ZERO routinely; its refusal is not a fault.
-            let level: Logger.Level = error.error == .notSupported ? .debug : .error
+            let level: Logger.Level = error.errno == .notSupported ? .debug : .error
             logger.log(level: level, "\(header.command) offset=\(header.offset) length=\(header.length): \(error)")
         } else {
             // One line per request under -v; the logger drops it otherwise, unformatted.

@@ -1,11 +1,10 @@
+import Glibc
 import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Runs a system call that returns -1 and sets errno on failure, retrying EINTR,
-/// so callers get swift-system's typed `Errno` rather than a sentinel.
+/// so callers get swift-system's typed `Errno` rather than a sentinel. Every
+/// system call of the project goes through here or through swift-system, so
+/// EINTR is handled in one place.
 @discardableResult
 public func valueOrErrno<T: FixedWidthInteger>(_ call: () -> T) throws(Errno) -> T {
     while true {

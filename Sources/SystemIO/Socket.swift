@@ -1,8 +1,5 @@
-import SystemPackage
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import SystemPackage
 
 /// Thin, typed wrappers over the BSD socket calls the server and the plugin use.
 public enum Socket {
@@ -116,6 +113,18 @@ public enum Socket {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         return FileDescriptor(rawValue: fd)
+    }
+
+    /// Bounds every later read on `socket` by `timeout` (nil: reads block for
+    /// as long as the peer takes); past it a read fails with EAGAIN. A
+    /// descriptor that is not a socket keeps blocking reads.
+    public static func setReceiveTimeout(_ socket: FileDescriptor, _ timeout: Duration?) {
+        var value = timeval()
+        if let timeout {
+            let (seconds, attoseconds) = timeout.components
+            value = timeval(tv_sec: Int(seconds), tv_usec: max(1, Int(attoseconds / 1_000_000_000_000)))
+        }
+        _ = setsockopt(socket.rawValue, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
     private static func streamSocket(family: Int32) throws(Errno) -> FileDescriptor {

@@ -1,0 +1,11 @@
+import CSystemShims
+import Glibc
+import SystemPackage
+
+/// Process attributes set through prctl(2).
+public enum ProcessControl {
+    /// Asks the kernel to send `signal` to this process when its parent exits.
+    public static func setParentDeathSignal(_ signal: Int32) throws(Errno) {
+        try valueOrErrno { nbd_shim_set_parent_death_signal(signal) }
+    }
+}
