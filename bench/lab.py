@@ -41,9 +41,10 @@ class Shape:
 
 
 class Lab:
-    def __init__(self, bench, server, work_dir, slowest_mib_per_s=4):
+    def __init__(self, bench, server, work_dir, slowest_mib_per_s=4, baseline=None):
         self.bench = bench
         self.server = server
+        self.baseline = baseline   # another nbd-streaming binary to compare with, or None
         self.work = work_dir
         self.logs = os.path.join(work_dir, "logs")
         os.makedirs(self.logs, exist_ok=True)
@@ -59,12 +60,14 @@ class Lab:
 
     # The contestants ------------------------------------------------------------------------------------------
 
-    def nbd(self, server, nbytes, shape, direction, pipe_splice=False):
+    def nbd(self, server, nbytes, shape, direction, pipe_splice=False, binary=None):
         """nbd-bench's client against `server` ("streaming", "null" or "memory"); for "streaming" the pipe's
-        other end is nbd-bench drain (write mode) or feed (read mode), copying or splicing."""
+        other end is nbd-bench drain (write mode) or feed (read mode), copying or splicing, and `binary` may
+        name another nbd-streaming than the one measured."""
         client = [self.bench, direction, "--uri", self.uri, "--size", nbytes,
                   "--request-size", shape.request_size, "--in-flight", shape.in_flight]
-        return self._through_server(server, nbytes, direction, client, pipe_splice, client_reports=True)
+        return self._through_server(server, nbytes, direction, client, pipe_splice, client_reports=True,
+                                    binary=binary)
 
     def copy_tool(self, tool, image, nbytes, direction):
         """qemu-img or nbdcopy moving a whole image through nbd-streaming; timed by the driver, spawn to exit.
@@ -103,7 +106,7 @@ class Lab:
 
     # The parts ------------------------------------------------------------------------------------------------
 
-    def _through_server(self, server, nbytes, direction, client_argv, pipe_splice, client_reports):
+    def _through_server(self, server, nbytes, direction, client_argv, pipe_splice, client_reports, binary=None):
         self._fresh_fifo()
         for stale in (self.socket, self.pidfile):
             if os.path.exists(stale):
@@ -113,7 +116,7 @@ class Lab:
             if server == "streaming":
                 # The pipe's other end starts first and waits in open(), as a user's reader would.
                 pipe_end = self._drain(pipe_splice) if direction == "write" else self._feed(nbytes, pipe_splice)
-            served = self._serve(server, nbytes, direction)
+            served = self._serve(server, nbytes, direction, binary)
             client = Child("client", client_argv, self.logs).wait_ok(self.deadline(nbytes))
             peak_rss = served.peak_rss_kib()
             stopped = served.stop()
@@ -130,10 +133,10 @@ class Lab:
         finally:
             kill_all()
 
-    def _serve(self, server, nbytes, direction):
+    def _serve(self, server, nbytes, direction, binary=None):
         listen = ["-f", "-U", self.socket, "-P", self.pidfile]
         if server == "streaming":
-            argv = [self.server, *listen, f"{direction}={self.fifo}", f"size={nbytes}"]
+            argv = [binary or self.server, *listen, f"{direction}={self.fifo}", f"size={nbytes}"]
         else:
             argv = ["nbdkit", *listen, server, f"size={nbytes}"]
         child = Child("server", argv, self.logs)

@@ -16,6 +16,7 @@ COPY, SPLICE = False, True
 READER = {COPY: "read()", SPLICE: "splice"}
 WRITER = {COPY: "write()", SPLICE: "vmsplice"}
 STREAMING = "nbd-streaming"
+BASELINE = "baseline nbd-streaming"
 NULL = "nbdkit null"
 MEMORY = "nbdkit memory"
 BARE_PIPE = "bare pipe"
@@ -33,6 +34,7 @@ class Case:
     run: Callable                   # () -> lab.Sample
     pipe_reference: Optional[str]   # the bare-pipe contestant it is compared with
     has_floor: bool = False         # compared with nbdkit null and memory of the same shape
+    baseline: Optional[str] = None  # the baseline contestant of the same shape it is compared with
 
     @property
     def key(self):
@@ -40,19 +42,23 @@ class Case:
 
 
 def cases(lab, stream_bytes, image, image_bytes):
+    """With `lab.baseline` (another nbd-streaming binary), it runs the read() reader and write() feeder shapes
+    too, and every such row of the measured server is compared with it."""
     result = []
-    for shape in WRITE_SHAPES:
-        for splice in (COPY, SPLICE):
-            result.append(Case("write", shape.label, f"{STREAMING}, {READER[splice]} reader",
-                               _bind(lab.nbd, "streaming", stream_bytes, shape, "write", splice),
-                               pipe_name(COPY, splice), has_floor=True))
-        result += _floor_cases(lab, "write", shape, stream_bytes)
-    for shape in READ_SHAPES:
-        for splice in (COPY, SPLICE):
-            result.append(Case("read", shape.label, f"{STREAMING}, {WRITER[splice]} feeder",
-                               _bind(lab.nbd, "streaming", stream_bytes, shape, "read", splice),
-                               pipe_name(splice, COPY), has_floor=True))
-        result += _floor_cases(lab, "read", shape, stream_bytes)
+    for direction, shapes, ends, pipe in (("write", WRITE_SHAPES, READER, lambda s: pipe_name(COPY, s)),
+                                          ("read", READ_SHAPES, WRITER, lambda s: pipe_name(s, COPY))):
+        role = "reader" if direction == "write" else "feeder"
+        before = f"{BASELINE}, {ends[COPY]} {role}" if lab.baseline else None
+        for shape in shapes:
+            for splice in (COPY, SPLICE):
+                result.append(Case(direction, shape.label, f"{STREAMING}, {ends[splice]} {role}",
+                                   _bind(lab.nbd, "streaming", stream_bytes, shape, direction, splice),
+                                   pipe(splice), has_floor=True, baseline=None if splice else before))
+            if before:
+                result.append(Case(direction, shape.label, before,
+                                   _bind(lab.nbd, "streaming", stream_bytes, shape, direction, COPY, lab.baseline),
+                                   pipe(COPY), has_floor=True))
+            result += _floor_cases(lab, direction, shape, stream_bytes)
     for feed_splice in (COPY, SPLICE):
         for drain_splice in (COPY, SPLICE):
             result.append(Case("pipe", BARE_PIPE, pipe_name(feed_splice, drain_splice),

@@ -2,10 +2,11 @@
 nbd-streaming's bars stand next to nbdkit's and the bare pipe's. Plain SVG text, standard library only."""
 from xml.sax.saxutils import escape
 
-from plan import BARE_PIPE, MEMORY, NULL, STREAMING
+from plan import BARE_PIPE, BASELINE, MEMORY, NULL, STREAMING
 
 COLUMNS, PANEL_W, LABEL_W, BAR_W, BAR_H, GAP = 3, 430, 150, 130, 16, 6
-COLORS = {STREAMING: "#1f6fb4", NULL: "#7f7f7f", MEMORY: "#b8b8b8", BARE_PIPE: "#2ca02c", "tool": "#1f6fb4"}
+COLORS = {STREAMING: "#1f6fb4", BASELINE: "#9ecae1", NULL: "#7f7f7f", MEMORY: "#b8b8b8", BARE_PIPE: "#2ca02c",
+          "tool": "#1f6fb4"}
 
 
 def svg(rows, extras, facts, settings):
@@ -59,7 +60,8 @@ def _pipe_bars(members, pipes):
 
 def _bar(row, by_rate=False, label=None):
     kind = BARE_PIPE if row.group == "pipe" else "tool" if row.group == "copy" else \
-        STREAMING if row.contestant.startswith(STREAMING) else row.contestant
+        STREAMING if row.contestant.startswith(STREAMING) else \
+        BASELINE if row.contestant.startswith(BASELINE) else row.contestant
     value = (row.requests_per_s if by_rate else row.mib_per_s) or 0
     if row.mib_per_s is None:
         text = "failed"

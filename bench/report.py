@@ -1,7 +1,7 @@
 """docs/benchmark.md: the tables a reviewer reads, and enough context (machine, load, versions, method) to
 judge them and to rerun them."""
 import targets
-from plan import MEMORY, NULL
+from plan import BASELINE, MEMORY, NULL
 
 
 def markdown(rows, extras, facts, settings):
@@ -23,11 +23,12 @@ def markdown(rows, extras, facts, settings):
         "",
         "## Write mode: the client writes, the bytes come out of the pipe",
         "",
-        _table(rows, "write", NBD_COLUMNS + ["null", "memory"], "× bare pipe (same reader)"),
+        *_baseline_note(settings),
+        _table(rows, "write", _nbd_columns(rows), "× bare pipe (same reader)"),
         "",
         "## Read mode: the pipe feeds the client's reads",
         "",
-        _table(rows, "read", NBD_COLUMNS + ["null", "memory"], "× bare pipe (same writer, read() reader)"),
+        _table(rows, "read", _nbd_columns(rows), "× bare pipe (same writer, read() reader)"),
         "",
         "## Whole images through nbd-streaming",
         "",
@@ -107,8 +108,21 @@ COLUMNS = {
     "rss": ("server peak RSS MiB", lambda r: _num(r.server_rss_mib, 1)),
     "null": (f"× {NULL}", lambda r: _ratio(r.ratios.get(NULL))),
     "memory": (f"× {MEMORY}", lambda r: _ratio(r.ratios.get(MEMORY))),
+    "baseline": (f"× {BASELINE}", lambda r: _ratio(r.ratios.get(BASELINE))),
 }
 NBD_COLUMNS = ["shape", "contestant", "mib", "range", "rate", "cpu", "cpu_pipe", "rss"]
+
+
+def _nbd_columns(rows):
+    with_baseline = any(BASELINE in r.ratios for r in rows)
+    return NBD_COLUMNS + ["null", "memory"] + (["baseline"] if with_baseline else [])
+
+
+def _baseline_note(settings):
+    if not settings.get("baseline"):
+        return []
+    return [f"The {BASELINE} rows are `{settings['baseline']}`, measured in the same rounds; × {BASELINE} "
+            "compares the same shape and pipe end.", ""]
 
 
 def _table(rows, group, columns, pipe_header=None):

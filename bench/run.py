@@ -39,7 +39,8 @@ def main():
     try:
         bin_dir = os.path.join(REPO, ".build", "release") if args.no_build else build(work, args.server is None)
         server = os.path.abspath(args.server) if args.server else os.path.join(bin_dir, "nbd-streaming")
-        lab = Lab(os.path.join(bin_dir, "nbd-bench"), server, work)
+        baseline = os.path.abspath(args.baseline) if args.baseline else None
+        lab = Lab(os.path.join(bin_dir, "nbd-bench"), server, work, baseline=baseline)
         facts = environment.describe(lab.server)
         facts["load"] = [("start", os.getloadavg())]
         image = make_image(work, args.image_size)
@@ -52,7 +53,7 @@ def main():
         rows = summarize(cases, samples, errors)
         settings = {"stream": args.size, "image": args.image_size, "rounds": args.rounds,
                     "rss stream": args.rss_size, "startup runs": args.startup_runs, "cpus": args.cpus,
-                    "name": args.name,
+                    "name": args.name, "baseline": baseline,
                     "command": " ".join(["bench/run.py"] + sys.argv[1:])}
         os.makedirs(args.out, exist_ok=True)
         markdown = report.markdown(rows, extras, facts, settings)
@@ -79,6 +80,8 @@ def parse_arguments():
     parser.add_argument("--no-build", action="store_true", help="use the binaries already in .build/release")
     parser.add_argument("--server", help="measure this nbd-streaming binary instead of building one (e.g. one "
                                          "built from another commit, to compare); its git checkout names it")
+    parser.add_argument("--baseline", help="also measure this nbd-streaming binary (e.g. one built from the commit "
+                                           "before a change) in the same rounds, and give every row the ratio to it")
     parser.add_argument("--cpus", help="pin every process to these CPUs, e.g. 0 (a pipe between two CPUs is much "
                                        "slower here than within one; pinning makes runs comparable)")
     parser.add_argument("--out", default=os.path.join(REPO, "docs"), help="directory for the results (docs)")

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Optional
 
-from plan import MEMORY, NULL
+from plan import BASELINE, MEMORY, NULL
 
 
 @dataclass
@@ -41,6 +41,8 @@ def summarize(cases, samples, errors):
         peers = []
         if case.has_floor:
             peers += [(NULL, (case.group, case.shape, NULL)), (MEMORY, (case.group, case.shape, MEMORY))]
+        if case.baseline:
+            peers.append((BASELINE, (case.group, case.shape, case.baseline)))
         if case.pipe_reference:
             peers.append((f"bare pipe {case.pipe_reference}", ("pipe", "bare pipe", case.pipe_reference)))
         for name, key in peers:

@@ -1,5 +1,5 @@
 """The throughput targets, checked against one run's rows: (what, measured text, goal text, met or not)."""
-from plan import COPY, NULL, READER, SPLICE, STREAMING, WRITER, pipe_name
+from plan import BASELINE, COPY, NULL, READER, SPLICE, STREAMING, WRITER, pipe_name
 from summary import find
 
 
@@ -19,11 +19,17 @@ def check(rows, extras):
         ratio("write", "64 KiB x1", writer, pipe, 0.9, f"write 64 KiB x1: × {pipe}")
         ratio("write", "1 MiB x16", writer, pipe, 0.9, f"write 1 MiB x16: × {pipe}")
         ratio("write", "4 KiB x1", writer, NULL, 0.58, f"write 4 KiB x1, {READER[splice]} reader: requests/s × null")
+        ratio("write", "4 KiB x64", writer, NULL, 1.0, f"write 4 KiB x64, {READER[splice]} reader: requests/s × null")
     for splice in (COPY, SPLICE):
         reader = f"{STREAMING}, {WRITER[splice]} feeder"
         pipe = f"bare pipe {pipe_name(splice, COPY)}"
         for shape in ("64 KiB x1", "1 MiB x16"):
             ratio("read", shape, reader, pipe, 0.9, f"read {shape}: × {pipe}")
+    # A change must not make any shape slower than the baseline it was measured beside.
+    for row in rows:
+        if BASELINE in row.ratios:
+            ratio(row.group, row.shape, row.contestant, BASELINE, 1.0,
+                  f"{row.group} {row.shape}, {row.contestant.removeprefix(STREAMING + ', ')}: × {BASELINE}")
     rss = extras.get("rss")
     if rss:
         results.append((f"peak RSS, {rss['bytes'] >> 30 or rss['bytes'] >> 20}"

@@ -52,4 +52,32 @@ import Testing
         #expect(firstDifference(received, data) == nil)
         #expect(splicedRequests(server.log) >= 1)
     }
+
+    /// A read larger than the pipe can ever hold goes out as data chunks of
+    /// what the pipe holds, still spliced, as the writer fills it.
+    @Test func readsLargerThanThePipeGoOutInSplicedChunks() throws {
+        let pipe = try directory.makeFIFO("pipe")
+        let data = testPattern(count: 8 << 20)
+        let server = try ServerProcess(["-v", "read=\(pipe)", "size=\(data.count)"], in: directory)
+        let writer = PipeWriter(path: pipe, bytes: data)
+        let connection = try server.connect()
+        let received = try connection.pread(count: data.count, offset: 0)
+        #expect(firstDifference(received, data) == nil)
+        #expect(writer.finished())
+        #expect(splicedRequests(server.log) == 1)
+    }
+
+    /// The pipe ending part way through such a read: the chunks already sent
+    /// are followed by an error chunk, and the client sees EIO.
+    @Test func largeReadCutShortEndsWithAnErrorChunk() throws {
+        let pipe = try directory.makeFIFO("pipe")
+        let data = testPattern(count: 3 << 20)
+        let server = try ServerProcess(["read=\(pipe)", "size=\(8 << 20)"], in: directory)
+        let writer = PipeWriter(path: pipe, bytes: data)
+        let connection = try server.connect()
+        let error = #expect(throws: NBDError.self) { _ = try connection.pread(count: 8 << 20, offset: 0) }
+        #expect(error?.errno == EIO)
+        #expect(writer.finished())
+        #expect(server.log.contains("unexpected end of file"))
+    }
 }

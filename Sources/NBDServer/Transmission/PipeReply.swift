@@ -17,14 +17,17 @@ public final class PipeReply {
     public let length: Int
     /// Memory for a plugin that produces the bytes itself, `length` long.
     public let buffer: UnsafeMutableRawBufferPointer
-    /// Part of the reply went out (a simple reply's header, or data chunks).
-    private(set) var started = false
     /// The whole reply went out.
     private(set) var isSent = false
     /// The client went away while the reply was going out.
     public private(set) var clientFailed = false
     /// Bytes went by splice (for the `-v` log).
     private(set) var spliced = false
+
+    /// Reads up to this size wait for all their bytes in memory when the pipe
+    /// does not hold them yet; a pipe's buffer is usually this large, so a
+    /// larger read may never find itself whole in the pipe.
+    static let wholeInMemory = 1 << 20
 
     /// What `send(from:)` did: `moved` bytes left the pipe, whatever became of them.
     public struct Transfer: Equatable {
@@ -54,12 +57,13 @@ public final class PipeReply {
 
     /// Moves the reply's `length` bytes from `pipe` to the client, the one way
     /// the moment allows: straight through when the pipe already holds them
-    /// all; in data chunks as they arrive when structured replies allow it;
+    /// all; as data chunks of what the pipe holds when the read is larger
+    /// than a pipe usually holds and structured replies allow chunks;
     /// otherwise through memory, since a simple reply's header promises all
-    /// its data.
+    /// its data, and an early end of the pipe must still be a clean error.
     public func send(from pipe: FileDescriptor) -> Transfer {
-        if pipe.readableBytes >= length { return sendWhole(from: pipe) }
-        if structured && !dontFragment { return sendChunks(from: pipe) }
+        if pipe.readableBytes >= length { return sendChunks(from: pipe) }
+        if length > Self.wholeInMemory && structured && !dontFragment { return sendChunks(from: pipe) }
         return sendThroughMemory(from: pipe)
     }
 
@@ -69,26 +73,16 @@ public final class PipeReply {
             : Reply.simple(cookie: cookie, error: .ok)
     }
 
-    /// The pipe holds all the bytes, so once the header is out nothing can run short.
-    private func sendWhole(from pipe: FileDescriptor) -> Transfer {
-        do { try connection.send(header(at: 0, count: length)) } catch { return clientGone(moved: 0) }
-        started = true
-        if let moved = forward(length, from: pipe) { return clientGone(moved: moved) }
-        isSent = true
-        return Transfer(moved: length, outcome: .sent)
-    }
-
-    /// One OFFSET_DATA chunk per batch of bytes the pipe holds. When it holds
-    /// none, the wait is a read(), which returns what arrives first and, unlike
-    /// poll() on a FIFO opened after its writer left, also sees end of file;
-    /// those bytes go out from memory.
+    /// One chunk per batch of bytes the pipe holds (a single one when it
+    /// holds them all). When it holds none, the wait is a read(), which
+    /// returns what arrives first and, unlike poll() on a FIFO opened after
+    /// its writer left, also sees end of file; those bytes go out from memory.
     private func sendChunks(from pipe: FileDescriptor) -> Transfer {
         var moved = 0
         while moved < length {
             let ready = min(pipe.readableBytes, length - moved)
             if ready > 0 {
                 do { try connection.send(header(at: moved, count: ready)) } catch { return clientGone(moved: moved) }
-                started = true
                 if let part = forward(ready, from: pipe) { return clientGone(moved: moved + part) }
                 moved += ready
                 continue
@@ -104,7 +98,6 @@ public final class PipeReply {
             } catch {
                 return clientGone(moved: moved + arrived)
             }
-            started = true
             moved += arrived
         }
         isSent = true
@@ -134,7 +127,6 @@ public final class PipeReply {
     /// Reads every byte before the header goes out, so an early end of the
     /// pipe is still an ordinary error reply.
     private func sendThroughMemory(from pipe: FileDescriptor) -> Transfer {
-        precondition(!started, "the memory route starts before anything is sent")
         let read: Int
         do { read = try pipe.readFully(into: buffer) } catch { return Transfer(moved: 0, outcome: .pipeFailed(error)) }
         guard read == length else { return Transfer(moved: read, outcome: .endOfInput) }
@@ -144,7 +136,6 @@ public final class PipeReply {
         } catch {
             return clientGone(moved: read)
         }
-        started = true
         isSent = true
         return Transfer(moved: read, outcome: .sent)
     }
