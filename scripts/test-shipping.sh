@@ -72,7 +72,9 @@ long_options_in_help() { "$prefix/bin/$1" --help | sed -nE 's/^  (-[a-zA-Z], )?(
 section() { sed -n "/^$2\$/,/^[A-Z][A-Z ]*\$/p" "$1" | sed '1d;$d'; }
 for product in nbd-streaming nbd-conformance; do
     page=$prefix/share/man/man1/$product.1
-    mandoc -T lint -W warning "$page" || fail "mandoc -T lint warns about $product.1 (above)"
+    # Down to style messages, but for the cross-references this machine has no page for.
+    lint=$(mandoc -T lint -W style "$page" 2>&1 | grep -Ev 'referenced manual not found|mandoc\.db' || true)
+    [ -z "$lint" ] || { echo "$lint"; fail "mandoc -T lint complains about $product.1"; }
     groff -ww -z -mandoc "$page" 2> "$work/groff.err"
     [ ! -s "$work/groff.err" ] || { cat "$work/groff.err"; fail "groff -ww warns about $product.1"; }
     MANWIDTH=80 man --warnings -l "$page" > "$work/page.raw" 2> "$work/man.err"
