@@ -27,7 +27,7 @@ echo 'not ours' > "$prefix/bin/other-tool"
 snapshot() { find "$prefix" -printf '%y %m %s %P\n' | sort; }
 snapshot > "$work/before"
 
-scripts/install.sh --prefix "$prefix" > "$work/install.log"
+scripts/install.sh --prefix "$prefix" | tee "$work/install.log"
 expected="bin/nbd-conformance
 bin/nbd-streaming
 bin/other-tool
@@ -135,7 +135,7 @@ done
 echo "completions: bash, zsh and fish complete options and parameters"
 
 # --- A second install over the first, then --uninstall: PREFIX is as it was.
-scripts/install.sh --prefix "$prefix" > /dev/null
+scripts/install.sh --prefix "$prefix"
 scripts/install.sh --prefix "$prefix" --uninstall
 snapshot > "$work/after"
 diff "$work/before" "$work/after" || fail "--uninstall left PREFIX different (above: < before, > after)"
