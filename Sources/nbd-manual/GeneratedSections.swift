@@ -48,7 +48,7 @@ struct GeneratedSections {
         return lines
     }
 
-    /// Every option and flag as `-U PATH, --unix=PATH`, with its help and default as `--help` shows them.
+    /// Every option and flag as `-U PATH, --unix=PATH`, with its help, values and default as `--help` shows them.
     private var options: [String] {
         var lines = [".Bl -tag -width Ds"]
         for option in displayed where option.kind != .positional {
@@ -56,9 +56,12 @@ struct GeneratedSections {
             let spellings = option.shortNames.map { "Fl \($0)" + (value.map { " Ar \($0)" } ?? "") }
                 + option.longNames.map { "Fl -\($0)" + (value.map { " Ns = Ns Ar \($0)" } ?? "") }
             lines.append(".It " + spellings.joined(separator: " , "))
-            var help = option.abstract ?? ""
-            if let defaultValue = option.defaultValue, option.kind == .option { help += " (default: \(defaultValue))" }
-            lines += Mdoc.text(help)
+            var notes = [String]()
+            if option.kind == .option, let values = option.allValues, !values.isEmpty {
+                notes.append("values: " + values.joined(separator: ", "))
+            }
+            if option.kind == .option, let defaultValue = option.defaultValue { notes.append("default: \(defaultValue)") }
+            lines += Mdoc.text((option.abstract ?? "") + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"))
             if let discussion = option.discussion, !discussion.isEmpty { lines += [".Pp"] + Mdoc.text(discussion) }
         }
         return lines + [".El"]

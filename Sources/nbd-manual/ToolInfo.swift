@@ -29,6 +29,7 @@ struct ArgumentInfo: Decodable {
     let names: [Name]?
     let valueName: String?
     let defaultValue: String?
+    let allValues: [String]?
     let abstract: String?
     let discussion: String?
 
