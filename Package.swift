@@ -8,6 +8,7 @@ import PackageDescription
 //   NBDServer       connections, handshake, dispatch; calls a plugin
 //   StreamingPlugin the only place that knows about pipes and the highwater
 //   StreamingCLI    nbdkit's command line; nbd-streaming the thin executable
+//   ReleaseInfo     the version, the one place it is written
 //   CLibNBD/NBDClient  libnbd for the tests and the harness
 //   NBDConformance  the conformance harness; nbd-conformance its thin executable
 let package = Package(
@@ -23,6 +24,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "NBDProtocol"),
+        .target(name: "ReleaseInfo"),
         .target(name: "CSystemShims"),
         .target(
             name: "SystemIO",
@@ -51,6 +53,7 @@ let package = Package(
             dependencies: [
                 "NBDServer",
                 "StreamingPlugin",
+                "ReleaseInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,9 +71,13 @@ let package = Package(
             name: "nbd-conformance",
             dependencies: [
                 "NBDConformance",
+                "ReleaseInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Build tool, never installed: renders man/*.in into manual pages from an executable's own
+        // description of its command line (swift-argument-parser's --experimental-dump-help).
+        .executableTarget(name: "nbd-manual", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The benchmark's client and pipe tools (bench/run.py drives them); _GNU_SOURCE makes Glibc show splice and vmsplice.
         .executableTarget(
             name: "nbd-bench",

@@ -53,6 +53,9 @@ def markdown(rows, extras, facts, settings):
         "",
         "## How it is measured",
         "",
+        "- nbd-streaming is built as shipped (`scripts/swift-release.sh`: the Swift runtime linked in, no "
+        "toolchain library loaded at start-up); `scripts/install.sh` and the Debian package install the same "
+        "binary stripped of its symbol tables, which start-up does not read.",
         "- One client for every NBD contestant: `nbd-bench write|read` (libnbd aio, K requests in flight, "
         "ascending offsets, pattern data). Its clock runs from the first request to the last reply; the copy "
         "tools are timed by the driver from spawn to exit.",

@@ -100,15 +100,15 @@ def size(text):
 
 
 def build(work, with_server):
-    """Release binaries; SwiftPM's lock serializes this with other builds of the tree."""
+    """Release binaries built as shipped (scripts/swift-release.sh: the Swift runtime linked in; scripts/install.sh
+    installs the same binary stripped); SwiftPM's lock serializes this with other builds of the tree."""
     logs = os.path.join(work, "build-logs")
     os.makedirs(logs)
+    release = os.path.join(REPO, "scripts", "swift-release.sh")
     for product in ("nbd-bench", "nbd-streaming") if with_server else ("nbd-bench",):
-        log(f"building {product} (release)")
-        Child(f"build-{product}", ["swift", "build", "--package-path", REPO, "-c", "release", "--product", product],
-              logs).wait_ok(1800)
-    done = Child("bin-path", ["swift", "build", "--package-path", REPO, "-c", "release", "--show-bin-path"],
-                 logs).wait_ok(120)
+        log(f"building {product} (release, as shipped)")
+        Child(f"build-{product}", [release, "--product", product], logs).wait_ok(1800)
+    done = Child("bin-path", [release, "--show-bin-path"], logs).wait_ok(120)
     return done.stdout.strip().splitlines()[-1]
 
 

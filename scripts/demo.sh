@@ -4,8 +4,8 @@
 # `cat` feeds. Both copies are compared byte for byte with the original.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product nbd-streaming
-server=$(swift build -c release --show-bin-path)/nbd-streaming
+scripts/swift-release.sh --product nbd-streaming
+server=$(scripts/swift-release.sh --show-bin-path)/nbd-streaming
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -10,6 +10,15 @@ packages=(
   qemu-utils    # qemu-img
   libxml2-utils # xmllint, to validate JUnit reports against the XSD
   python3       # bench/run.py (standard library only)
+  # shipping: scripts/build-release.sh, install.sh, package-deb.sh and their tests
+  binutils      # strip, readelf
+  dpkg-dev      # dpkg-shlibdeps computes the package's Depends
+  groff-base    # groff -ww lints the manual pages
+  man-db        # man -l renders them
+  mandoc        # mandoc -T lint
+  zsh           # the completion scripts, run by their shells
+  fish
+  mmdebstrap    # a fresh Debian 12 to install the package into
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 $sudo apt-get update

@@ -2,41 +2,35 @@ import ArgumentParser
 import Glibc
 import Logging
 import NBDServer
+import ReleaseInfo
 import StreamingPlugin
 
 /// nbdkit's command line, with the streaming plugin built in: existing
 /// `nbdkit streaming ...` invocations work with `nbd-streaming ...`.
 struct StreamingCommand: ParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "nbd-streaming",
         abstract: "An NBD server whose export is a stream to or from a pipe or socket.",
-        discussion: """
-            Parameters:
-              write=PATH   client writes come out of PATH (a FIFO, created if missing,
-                           a Unix-domain socket to connect to, or a file)
-              read=PATH    PATH feeds client reads; the export is read-only
-              size=SIZE    export size: bytes or a suffix k M G T P E (powers of 1024),
-                           b (bytes), s (512-byte sectors); default 2^63 - 2^30
-            """,
-        version: version
+        discussion: ParameterHelp.helpBlock,
+        version: "nbd-streaming \(Release.version)"
     )
 
-    @Option(name: [.customShort("U"), .customLong("unix")], help: "Listen on a Unix socket at PATH; '-' makes a private one.")
+    @Option(name: [.customShort("U"), .customLong("unix")],
+            help: ArgumentHelp("Listen on a Unix socket at PATH; '-' makes a private one.", valueName: "PATH"))
     var unixSocket: String?
 
-    @Option(name: [.customShort("p"), .customLong("port")], help: "Listen on TCP PORT (default 10809).")
+    @Option(name: [.customShort("p"), .customLong("port")], help: ArgumentHelp("Listen on TCP PORT (default 10809).", valueName: "PORT"))
     var port: UInt16?
 
-    @Option(name: [.customShort("i"), .customLong("ipaddr")], help: "Listen on this address only.")
+    @Option(name: [.customShort("i"), .customLong("ipaddr")], help: ArgumentHelp("Listen on ADDR only.", valueName: "ADDR"))
     var ipAddress: String?
 
     @Flag(name: [.customShort("s"), .customLong("single")], help: "Serve one client on standard input and output.")
     var single = false
 
     @Option(name: .customLong("run"), parsing: .unconditional,
-            help: "Run CMD in a shell with $nbd, $uri, $unixsocket, $port and $exportname set; exit with its status.")
+            help: ArgumentHelp("Run CMD in a shell with $nbd, $uri, $unixsocket, $port and $exportname set; exit with its status.",
+                               valueName: "CMD"))
     var runCommand: String?
 
     @Flag(name: [.customShort("f"), .customLong("foreground")], help: "Do not fork into the background.")
@@ -45,10 +39,10 @@ struct StreamingCommand: ParsableCommand {
     @Flag(name: .customLong("exit-with-parent"), help: "Exit when the parent process exits.")
     var exitWithParent = false
 
-    @Option(name: [.customShort("P"), .customLong("pidfile")], help: "Write the server's process id to PIDFILE.")
+    @Option(name: [.customShort("P"), .customLong("pidfile")], help: ArgumentHelp("Write the server's process id to PIDFILE.", valueName: "PIDFILE"))
     var pidFile: String?
 
-    @Option(name: [.customShort("e"), .customLong("exportname")], help: "The export name to advertise.")
+    @Option(name: [.customShort("e"), .customLong("exportname")], help: ArgumentHelp("The export name to advertise.", valueName: "NAME"))
     var exportName = ""
 
     @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Log a debug line per request.")
@@ -63,19 +57,21 @@ struct StreamingCommand: ParsableCommand {
     @Flag(name: [.customShort("n"), .customLong("newstyle")], help: "Use the fixed newstyle handshake (the default).")
     var newstyle = false
 
-    @Option(name: .customLong("unix-mode"), help: "Permissions of the -U socket, in octal (default 600: owner only).")
+    @Option(name: .customLong("unix-mode"), help: ArgumentHelp("Permissions of the -U socket, in octal; 600 lets only the owner connect.", valueName: "MODE"))
     var unixMode: String = "600"
 
-    @Option(name: .customLong("handshake-timeout"), help: "Drop clients that have not finished the handshake after SECONDS (0: never).")
+    @Option(name: .customLong("handshake-timeout"),
+            help: ArgumentHelp("Drop clients that have not finished the handshake after SECONDS (0: never).", valueName: "SECONDS"))
     var handshakeTimeout: Int = ServerConfiguration().handshakeTimeout
 
-    @Option(name: .customLong("max-connections"), help: "Clients served at once; more are refused.")
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Clients served at once; more are refused.", valueName: "N"))
     var maximumConnections: Int = ServerConfiguration().maximumConnections
 
     @Flag(name: .customLong("dump-plugin"), help: "Print the plugin's properties and exit.")
     var dumpPlugin = false
 
-    @Argument(help: "write=PATH | read=PATH, and size=SIZE")
+    @Argument(help: ArgumentHelp("write=PATH or read=PATH, and the optional parameters above.", valueName: "key=value"),
+              completion: .list(ParameterHelp.completionCandidates))
     var parameters: [String] = []
 
     func validate() throws {
@@ -115,7 +111,7 @@ struct StreamingCommand: ParsableCommand {
 
     static let dumpedProperties = """
         name=streaming
-        version=\(version)
+        version=\(Release.version)
         api_version=2
         thread_model=serialize_all_requests
         has_pread=1

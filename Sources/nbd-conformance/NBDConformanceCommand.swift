@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NBDClient
 import NBDConformance
+import ReleaseInfo
 
 /// The command line; everything else lives in NBDConformance so the tests can drive it directly.
 @main
@@ -12,24 +13,26 @@ struct NBDConformanceCommand: ParsableCommand {
         discussion: """
             Exit status: 0 all selected cases passed (skips allowed), 1 a case failed, 2 usage or harness error.
             The server template is a shell command; $SOCKET, $ARGS, $PIPE, $MODE and $SIZE are set in its environment.
-            """)
+            """,
+        version: "nbd-conformance \(Release.version)")
 
     @Flag(help: "Print the catalog (ID, level, description, reference) and exit.")
     var list = false
 
-    @Option(help: "Shell command starting a fresh server per case (default: \(RunConfiguration.defaultTemplate)).")
+    @Option(help: ArgumentHelp("Shell command starting a fresh server per case (default: \(RunConfiguration.defaultTemplate)).",
+                        valueName: "TEMPLATE"))
     var server: String?
 
-    @Option(help: "A running server: unix:PATH, tcp:HOST:PORT or an nbd:// / nbd+unix:// URI.")
+    @Option(help: ArgumentHelp("A running server: unix:PATH, tcp:HOST:PORT or an nbd:// / nbd+unix:// URI.", valueName: "TARGET"))
     var target: String?
 
-    @Option(help: "With --target: the FIFO the target streams to or from.")
+    @Option(help: ArgumentHelp("With --target: the FIFO the target streams to or from.", valueName: "PATH"))
     var pipe: String?
 
-    @Option(help: "Run only cases whose ID matches this glob (repeatable).")
+    @Option(help: ArgumentHelp("Run only cases whose ID matches GLOB (repeatable).", valueName: "GLOB"))
     var filter: [String] = []
 
-    @Option(help: "Leave out cases whose ID matches this glob; they are reported skipped (repeatable).")
+    @Option(help: ArgumentHelp("Leave out cases whose ID matches GLOB; they are reported skipped (repeatable).", valueName: "GLOB"))
     var exclude: [String] = []
 
     @Flag(help: "Also run the SHOULD-level cases.")
@@ -41,19 +44,20 @@ struct NBDConformanceCommand: ParsableCommand {
     @Flag(help: "Also run the cases for nbd-streaming's reorder= and retain= windows (not part of the nbdkit contract).")
     var windows = false
 
-    @Option(help: "Seed for payloads and random workloads (default: random, printed with the results).")
+    @Option(help: ArgumentHelp("Seed for payloads and random workloads (default: random, printed with the results).", valueName: "SEED"))
     var seed: UInt64?
 
-    @Option(help: "Seconds per case before its server is killed and the case fails (gigabyte cases get a multiple).")
+    @Option(help: ArgumentHelp("SECONDS per case before its server is killed and the case fails (gigabyte cases get a multiple).",
+                        valueName: "SECONDS"))
     var timeout: Double = 20
 
-    @Option(help: "Write a JUnit XML report to this file.")
+    @Option(help: ArgumentHelp("Write a JUnit XML report to FILE.", valueName: "FILE"))
     var junit: String?
 
-    @Option(help: "Write a JSON report to this file.")
+    @Option(help: ArgumentHelp("Write a JSON report to FILE.", valueName: "FILE"))
     var json: String?
 
-    @Option(name: [.customShort("j"), .long], help: "Cases to run in parallel with --server.")
+    @Option(name: [.customShort("j"), .long], help: ArgumentHelp("Cases to run in parallel with --server.", valueName: "N"))
     var jobs = 1
 
     func validate() throws {
