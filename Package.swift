@@ -5,6 +5,7 @@ import PackageDescription
 //   NBDProtocol     pure encode/decode of the NBD wire format, no I/O
 //   NBDServer       sockets, connections, handshake, dispatch; calls a plugin
 //   StreamingPlugin the only place that knows about pipes and the highwater
+//   CGnuTLS/TLS     GnuTLS credentials and sessions, for the server and the harness
 //   nbd-streaming   the thin executable
 //   CLibNBD/NBDClient  libnbd for the tests and the harness
 //   NBDConformance  the conformance harness; nbd-conformance its thin executable
@@ -45,6 +46,7 @@ let package = Package(
             dependencies: [
                 "NBDServer",
                 "StreamingPlugin",
+                "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -52,6 +54,9 @@ let package = Package(
         .executableTarget(name: "nbd-streaming", dependencies: ["StreamingCLI"]),
         // Test-only: nbd-streaming with one injected fault, to prove the gate fails.
         .executableTarget(name: "nbd-streaming-faulty", dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol"]),
+        // GnuTLS, as nbdkit, libnbd and qemu use it; TLS wraps it for the server and the harness.
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
+        .target(name: "TLS", dependencies: ["CGnuTLS", .product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
         .target(name: "NBDConformance", dependencies: ["NBDClient"]),
@@ -76,5 +81,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty"]),
         // Hostile clients and the fault matrix, against the real binary (issue 5).
         .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
+        // The TLS module against real nbdkit and libnbd, with keys made per run (issue 10).
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport", "NBDProtocol"]),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import NBDServer
 import StreamingPlugin
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,8 @@ public enum StreamingMain {
             StandardErrorLogHandler(label: label, logLevel: command.verbose ? .debug : .notice)
         }
         do {
+            // Credentials are checked before anything is created or listens.
+            try refuseUntilServed(command.tlsMode(logger: logger), logger: logger)
             let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
             let plugin = decorate(try StreamingPlugin(configuration: configuration, logger: logger))
             var options = command.serverOptions()
@@ -39,6 +42,20 @@ public enum StreamingMain {
             exit(try Server(plugin: plugin, options: options, logger: logger).run())
         } catch {
             fail("\(error)")
+        }
+    }
+
+    /// The server does not negotiate TLS yet (issue 10 builds it next):
+    /// requiring TLS must not fall back to plaintext, and offering it may
+    /// only warn that STARTTLS will be refused.
+    static func refuseUntilServed(_ mode: TLSMode, logger: Logger) throws {
+        switch mode {
+        case .off:
+            break
+        case .on(let credentials):
+            logger.warning("TLS credentials loaded (\(credentials.summary)), but this server does not negotiate TLS yet: STARTTLS will be refused")
+        case .require:
+            throw TLSStartupError(description: "--tls=require: this server does not negotiate TLS yet, and will not serve in plaintext instead")
         }
     }
 
