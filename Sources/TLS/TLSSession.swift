@@ -49,15 +49,18 @@ public final class TLSSession: @unchecked Sendable {
     }
 
     /// Runs the handshake to its end. With a deadline it fails with
-    /// `.timedOut` once the deadline passes, however the peer spreads its bytes.
+    /// `.timedOut` once the deadline passes, however the peer spreads its
+    /// bytes; without one it waits as long as the peer takes.
     public func handshake(deadline: ContinuousClock.Instant? = nil) throws(TLSError) {
         while true {
+            var milliseconds: Int64 = 0  // GnuTLS: no timeout
             if let deadline {
                 let left = deadline - .now
                 guard left > .zero else { throw .timedOut(operation: "TLS handshake") }
                 let (seconds, attoseconds) = left.components
-                gnutls_handshake_set_timeout(session, UInt32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)))
+                milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
             }
+            gnutls_handshake_set_timeout(session, UInt32(clamping: milliseconds))
             let status = gnutls_handshake(session)
             if status == GNUTLS_E_SUCCESS { break }
             if status == GNUTLS_E_TIMEDOUT || (status == GNUTLS_E_AGAIN && deadline == nil) {
