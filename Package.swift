@@ -7,6 +7,7 @@ import PackageDescription
 //   SystemIO        thin typed wrappers over the system calls (with CSystemShims)
 //   NBDServer       connections, handshake, dispatch; calls a plugin
 //   StreamingPlugin the only place that knows about pipes and the highwater
+//   CGnuTLS/TLS     GnuTLS credentials and sessions, for the server and the harness
 //   StreamingCLI    nbdkit's command line; nbd-streaming the thin executable
 //   ReleaseInfo     the version, the one place it is written
 //   CLibNBD/NBDClient  libnbd for the tests and the harness
@@ -54,6 +55,7 @@ let package = Package(
                 "NBDServer",
                 "StreamingPlugin",
                 "ReleaseInfo",
+                "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,6 +66,9 @@ let package = Package(
             name: "nbd-streaming-faulty",
             dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        // GnuTLS, as nbdkit, libnbd and qemu use it; TLS wraps it for the server and the harness.
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
+        .target(name: "TLS", dependencies: ["CGnuTLS", .product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
         .target(name: "NBDConformance", dependencies: ["NBDClient"]),
@@ -96,5 +101,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty"]),
         // Hostile clients and the fault matrix, against the real binary (issue 5).
         .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
+        // The TLS module against real nbdkit and libnbd, with keys made per run (issue 10).
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport", "NBDProtocol"]),
     ]
 )

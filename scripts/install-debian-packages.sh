@@ -5,6 +5,8 @@
 set -euo pipefail
 packages=(
   libnbd-dev    # libnbd headers for the tests' and the harness's client
+  libgnutls28-dev # GnuTLS headers for the TLS module
+  gnutls-bin    # psktool and certtool: the tests make their keys and certificates
   libnbd-bin    # nbdcopy, nbdinfo
   nbdkit        # peer servers (null, memory) for the harness and the benchmark
   qemu-utils    # qemu-img

@@ -67,6 +67,24 @@ struct StreamingCommand: ParsableCommand {
     @Option(name: .customLong("max-connections"), help: ArgumentHelp("Clients served at once; more are refused.", valueName: "N"))
     var maximumConnections: Int = ServerConfiguration().maximumConnections
 
+    @Option(name: .customLong("tls"), help: ArgumentHelp(
+        "TLS for clients: off, on (clients choose) or require. Default: on when credentials are found, else off.",
+        valueName: "off|on|require"))
+    var tls: TLSSetting?
+
+    @Option(name: .customLong("tls-certificates"), help: ArgumentHelp(
+        "Directory holding ca-cert.pem, server-cert.pem, server-key.pem and optionally ca-crl.pem.",
+        valueName: "DIR"))
+    var tlsCertificates: String?
+
+    @Option(name: .customLong("tls-psk"), help: ArgumentHelp(
+        "File of username:key lines (psktool); used instead of certificates.",
+        valueName: "FILE"))
+    var tlsPSK: String?
+
+    @Flag(name: .customLong("tls-verify-peer"), help: "Require X.509 clients to present a certificate signed by the CA.")
+    var tlsVerifyPeer = false
+
     @Flag(name: .customLong("dump-plugin"), help: "Print the plugin's properties and exit.")
     var dumpPlugin = false
 
@@ -76,6 +94,7 @@ struct StreamingCommand: ParsableCommand {
 
     func validate() throws {
         if oldstyle && newstyle { throw ValidationError("-o and -n are mutually exclusive") }
+        if oldstyle && tls == .require { throw ValidationError("cannot use oldstyle protocol (-o) and require TLS") }
         let listeners = [unixSocket != nil, port != nil || ipAddress != nil, single].filter { $0 }.count
         if listeners > 1 { throw ValidationError("choose one of -U, -p/-i and -s") }
         if single && runCommand != nil { throw ValidationError("-s and --run are mutually exclusive") }

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import NBDServer
 import StreamingPlugin
+import TLS
 
 /// The executables' one entry point. The test-only faulty build wraps the
 /// plugin and each connection's channel through the two hooks, so its faults
@@ -29,12 +30,28 @@ public enum StreamingMain {
             StandardErrorLogHandler(label: label, logLevel: command.verbose ? .debug : .notice)
         }
         do {
+            // Credentials are checked before anything is created or listens.
+            try refuseUntilServed(command.tlsMode(logger: logger), logger: logger)
             let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
             let plugin = decoratePlugin(try StreamingPlugin(configuration: configuration, logger: logger))
             let server = Server(plugin: plugin, options: command.serverOptions(), logger: logger, decorateChannel: decorateChannel)
             exit(try server.run())
         } catch {
             fail("\(error)")
+        }
+    }
+
+    /// The server does not negotiate TLS yet (issue 10 builds it next):
+    /// requiring TLS must not fall back to plaintext, and offering it may
+    /// only warn that STARTTLS will be refused.
+    static func refuseUntilServed(_ mode: TLSMode, logger: Logger) throws {
+        switch mode {
+        case .off:
+            break
+        case .on(let credentials):
+            logger.warning("TLS credentials loaded (\(credentials.summary)), but this server does not negotiate TLS yet: STARTTLS will be refused")
+        case .require:
+            throw TLSStartupError(description: "--tls=require: this server does not negotiate TLS yet, and will not serve in plaintext instead")
         }
     }
 

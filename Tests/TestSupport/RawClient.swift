@@ -21,6 +21,9 @@ public final class RawClient {
 
     deinit { close(fd) }
 
+    /// The socket, for a TLS session to take over after STARTTLS.
+    public var descriptor: Int32 { fd }
+
     public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {

@@ -16,12 +16,13 @@ public final class ServerProcess {
             .deletingLastPathComponent().appendingPathComponent("nbd-streaming").path
     }
 
-    /// Starts `nbd-streaming -f -U SOCKET -P PIDFILE ARGS...` and waits until it listens.
-    public init(_ arguments: [String], in directory: TestDirectory, name: String = "server") throws {
+    /// Starts `nbd-streaming -f -U SOCKET -P PIDFILE ARGS...` and waits until it
+    /// listens; `executable: "nbdkit"` starts nbdkit with the same options.
+    public init(_ arguments: [String], in directory: TestDirectory, name: String = "server", executable: String = ServerProcess.binary) throws {
         socket = directory.file("\(name).sock")
         logPath = directory.file("\(name).log")
         let pidFile = directory.file("\(name).pid")
-        pid = try spawn(Self.binary, ["-f", "-U", socket, "-P", pidFile] + arguments, output: logPath)
+        pid = try spawn(executable, ["-f", "-U", socket, "-P", pidFile] + arguments, output: logPath)
         try waitUntil("the server to listen on \(socket)") {
             if let status = exitStatus() { throw TestFailure("server exited with \(status) before listening: \(log)") }
             return FileManager.default.fileExists(atPath: pidFile)
