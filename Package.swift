@@ -90,7 +90,15 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]
         ),
         .testTarget(name: "NBDProtocolTests", dependencies: ["NBDProtocol"]),
-        .testTarget(name: "NBDServerTests", dependencies: ["NBDServer", "NBDProtocol", "SystemIO", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(
+            name: "NBDServerTests",
+            dependencies: [
+                "NBDServer",
+                "NBDProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .testTarget(
             name: "StreamingPluginTests",
             dependencies: ["StreamingPlugin", "NBDServer", .product(name: "Logging", package: "swift-log")]
@@ -102,6 +110,9 @@ let package = Package(
         // Hostile clients and the fault matrix, against the real binary (issue 5).
         .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
         // The TLS module against real nbdkit and libnbd, with keys made per run (issue 10).
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport", "NBDProtocol"]),
+        .testTarget(
+            name: "TLSTests",
+            dependencies: ["TLS", "TestSupport", "NBDProtocol", .product(name: "SystemPackage", package: "swift-system")]
+        ),
     ]
 )
