@@ -10,6 +10,7 @@ import PackageDescription
 //   CGnuTLS/TLS     GnuTLS credentials and sessions, for the server and the harness
 //   StreamingCLI    nbdkit's command line; nbd-streaming the thin executable
 //   ReleaseInfo     the version, the one place it is written
+//   TextWrapping    word wrapping for --help and the manual pages
 //   CLibNBD/NBDClient  libnbd for the tests and the harness
 //   NBDConformance  the conformance harness; nbd-conformance its thin executable
 let package = Package(
@@ -26,6 +27,7 @@ let package = Package(
     targets: [
         .target(name: "NBDProtocol"),
         .target(name: "ReleaseInfo"),
+        .target(name: "TextWrapping"),
         .target(name: "CSystemShims"),
         .target(
             name: "SystemIO",
@@ -55,6 +57,7 @@ let package = Package(
                 "NBDServer",
                 "StreamingPlugin",
                 "ReleaseInfo",
+                "TextWrapping",
                 "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +85,10 @@ let package = Package(
         ),
         // Build tool, never installed: renders man/*.in into manual pages from an executable's own
         // description of its command line (swift-argument-parser's --experimental-dump-help).
-        .executableTarget(name: "nbd-manual", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "nbd-manual",
+            dependencies: ["TextWrapping", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // The benchmark's client and pipe tools (bench/run.py drives them); _GNU_SOURCE makes Glibc show splice and vmsplice.
         .executableTarget(
             name: "nbd-bench",

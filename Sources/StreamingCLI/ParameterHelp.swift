@@ -1,3 +1,5 @@
+import TextWrapping
+
 /// The plugin's key=value parameters, documented once. `--help` prints them as
 /// its "Parameters:" block, the shell completions offer their keys, and the
 /// manual's PARAMETERS section is rendered from that block (man/README.md).
@@ -28,23 +30,10 @@ struct ParameterHelp {
         let column = 2 + (all.map { $0.key.count + 1 + $0.value.count }.max() ?? 0) + 3
         let lines = all.flatMap { parameter in
             let label = "  \(parameter.key)=\(parameter.value)"
-            let wrapped = wrap(parameter.summary, width: 79 - column)
+            let wrapped = wrapWords(parameter.summary, width: 79 - column)
             return [label.padding(to: column) + wrapped[0]] + wrapped.dropFirst().map { String(repeating: " ", count: column) + $0 }
         }
         return (["Parameters:"] + lines).joined(separator: "\n")
-    }
-
-    private static func wrap(_ text: String, width: Int) -> [String] {
-        var lines = [String]()
-        var line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty, line.count + 1 + word.count > width {
-                lines.append(line)
-                line = ""
-            }
-            line += line.isEmpty ? String(word) : " " + word
-        }
-        return lines + [line]
     }
 }
 

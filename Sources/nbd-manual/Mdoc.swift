@@ -1,11 +1,12 @@
 import Foundation
+import TextWrapping
 
 /// Turning help text into mdoc(7) input that `mandoc -T lint` and `groff -ww`
 /// accept without a word: escapes, one sentence per line, no line over 80 bytes.
 enum Mdoc {
     /// Running text as input lines.
     static func text(_ text: String) -> [String] {
-        sentences(of: text).flatMap { wrap($0, width: 72) }.map(escapedLine)
+        sentences(of: text).flatMap { wrapWords($0, width: 72) }.map(escapedLine)
     }
 
     /// A word given to a macro, e.g. a value name after `Ar`: `\&` keeps it from being read as a macro.
@@ -37,18 +38,5 @@ enum Mdoc {
             }
         }
         return current.isEmpty ? sentences : sentences + [current]
-    }
-
-    private static func wrap(_ sentence: String, width: Int) -> [String] {
-        var lines = [String]()
-        var line = ""
-        for word in sentence.split(separator: " ") {
-            if !line.isEmpty, line.count + 1 + word.count > width {
-                lines.append(line)
-                line = ""
-            }
-            line += line.isEmpty ? String(word) : " " + word
-        }
-        return line.isEmpty ? lines : lines + [line]
     }
 }
