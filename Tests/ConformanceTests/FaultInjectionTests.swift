@@ -10,7 +10,7 @@ extension ServerRuns {
         struct Fault: Sendable, CustomTestStringConvertible {
             let name: String
             let caughtBy: String
-            let kind: String
+            let kind: FailureKind
             /// Short for the fault that hangs, so its timeout costs little.
             var timeout: Double = 20
             var testDescription: String { name }
@@ -18,13 +18,13 @@ extension ServerRuns {
 
         static let faults: [Fault] = [
             // The fault spares a first write of one byte, so the catching case must start with a longer one.
-            Fault(name: "drop-byte", caughtBy: "sequential/write-16-in-flight", kind: "stream-mismatch"),
-            Fault(name: "skip-zero-fill", caughtBy: "seeking/forward-write-gap-zero-filled", kind: "stream-mismatch"),
-            Fault(name: "accept-backward-write", caughtBy: "seeking/backward-write-enters-error-state", kind: "wrong-reply"),
-            Fault(name: "forget-error-state", caughtBy: "seeking/error-state-refuses-new-connections", kind: "assertion"),
-            Fault(name: "lie-about-size", caughtBy: "negotiation/write-mode-size-and-flags", kind: "assertion"),
-            Fault(name: "disconnect-on-unknown-option", caughtBy: "negotiation/unknown-option-answered-err-unsup", kind: "connection"),
-            Fault(name: "never-answer-flush", caughtBy: "sequential/flush", kind: "timeout", timeout: 4),
+            Fault(name: "drop-byte", caughtBy: "sequential/write-16-in-flight", kind: .streamMismatch),
+            Fault(name: "skip-zero-fill", caughtBy: "seeking/forward-write-gap-zero-filled", kind: .streamMismatch),
+            Fault(name: "accept-backward-write", caughtBy: "seeking/backward-write-enters-error-state", kind: .wrongReply),
+            Fault(name: "forget-error-state", caughtBy: "seeking/error-state-refuses-new-connections", kind: .assertion),
+            Fault(name: "lie-about-size", caughtBy: "negotiation/write-mode-size-and-flags", kind: .assertion),
+            Fault(name: "disconnect-on-unknown-option", caughtBy: "negotiation/unknown-option-answered-err-unsup", kind: .connection),
+            Fault(name: "never-answer-flush", caughtBy: "sequential/flush", kind: .timeout, timeout: 4),
         ]
 
         @Test(arguments: faults)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NBDClient
+import Synchronization
 
 /// One invocation of the harness: select, run (in parallel when the cases have servers of their own), report.
 public enum ConformanceRun {
@@ -99,23 +100,26 @@ public enum ConformanceRun {
 }
 
 /// Hands out case indices to worker threads and collects results in catalog order.
-private final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    private var slots: [CaseResult?]
+private final class ResultSlots: Sendable {
+    private struct State {
+        var next = 0
+        var slots: [CaseResult?]
+    }
+
+    private let state: Mutex<State>
     private let workersFinished = DispatchSemaphore(value: 0)
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    init(count: Int) { state = Mutex(State(slots: Array(repeating: nil, count: count))) }
 
     func claimNext() -> Int? {
-        lock.withLock {
-            guard next < slots.count else { return nil }
-            defer { next += 1 }
-            return next
+        state.withLock { state in
+            guard state.next < state.slots.count else { return nil }
+            defer { state.next += 1 }
+            return state.next
         }
     }
 
-    func store(_ result: CaseResult, at index: Int) { lock.withLock { slots[index] = result } }
+    func store(_ result: CaseResult, at index: Int) { state.withLock { $0.slots[index] = result } }
 
     func workerDone() { workersFinished.signal() }
 
@@ -124,5 +128,5 @@ private final class ResultSlots: @unchecked Sendable {
         for _ in 0 ..< count { workersFinished.wait() }
     }
 
-    var all: [CaseResult] { lock.withLock { slots.compactMap { $0 } } }
+    var all: [CaseResult] { state.withLock { $0.slots.compactMap { $0 } } }
 }

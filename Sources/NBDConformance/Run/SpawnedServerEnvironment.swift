@@ -34,9 +34,8 @@ struct SpawnedServerEnvironment: CaseEnvironment {
                 configuredSize: testCase.size ?? CaseContext.defaultExportSize,
                 exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed,
                 windows: testCase.windows,
-                stopServer: { server.stop(grace: 2) }, pipeKeeper: keeper,
-                serverPeakMemory: { server.peakResidentBytes })
-            context.onCancel { server.killImmediately() }
+                freshServer: FreshServer(stop: { server.stop(grace: 2) }, pipeKeeper: keeper, peakMemory: { server.peakResidentBytes }))
+            context.interruption.onCancel { server.killImmediately() }
             return PreparedCase(context: context, finish: cleanUp)
         } catch {
             Self.removeDirectory(directory)

@@ -1,14 +1,15 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Feeds the stream pattern for `range` into the pipe on its own thread for read-mode servers, then closes it so
 /// the server sees end of file there.
-final class PipeFeeder: @unchecked Sendable {
+final class PipeFeeder: Sendable {
     private let path: String
     private let range: Range<UInt64>
     private let pattern: StreamPattern
     private let finished = DispatchSemaphore(value: 0)
-    private var failure: String?
+    private let failure = Mutex<String?>(nil)
 
     private let afterOpen: @Sendable () -> Void
 
@@ -21,7 +22,8 @@ final class PipeFeeder: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            failure = feed()
+            let problem = feed()
+            failure.withLock { $0 = problem }
             finished.signal()
         }
         thread.name = "pipe-feeder"
@@ -32,7 +34,7 @@ final class PipeFeeder: @unchecked Sendable {
     func problem(within seconds: Double) -> String? {
         guard finished.wait(timeout: .now() + seconds) == .success else { return "the feeder was still writing after \(seconds) s" }
         finished.signal()
-        return failure
+        return failure.withLock { $0 }
     }
 
     private func feed() -> String? {

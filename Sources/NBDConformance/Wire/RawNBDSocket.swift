@@ -1,13 +1,13 @@
 import Foundation
 import Glibc
 import NBDClient
+import Synchronization
 
 /// A bare NBD client over a socket, for what libnbd will not send: unknown options, hostile lengths,
 /// NBD_OPT_EXPORT_NAME on a server that offers NBD_OPT_GO. Big-endian throughout, as on the wire.
-final class RawNBDSocket: @unchecked Sendable {
+final class RawNBDSocket: Sendable {
     private let fd: Int32
-    private let lock = NSLock()
-    private var closed = false
+    private let closed = Mutex(false)
 
     init(endpoint: NBDEndpoint) throws {
         switch endpoint {
@@ -29,7 +29,7 @@ final class RawNBDSocket: @unchecked Sendable {
         guard UnixAddress.withAddress(path, { connect(fd, $0, $1) }) == 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
-            throw CaseFailure("cannot connect to \(path): \(reason)", kind: "connection")
+            throw CaseFailure("cannot connect to \(path): \(reason)", kind: .connection)
         }
         return fd
     }
@@ -50,7 +50,7 @@ final class RawNBDSocket: @unchecked Sendable {
             }
             candidate = address.pointee.ai_next
         }
-        throw CaseFailure("cannot connect to \(host):\(port): \(String(cString: strerror(errno)))", kind: "connection")
+        throw CaseFailure("cannot connect to \(host):\(port): \(String(cString: strerror(errno)))", kind: .connection)
     }
 
     /// The socket= query parameter of an nbd+unix:// URI (percent-decoded).
@@ -62,7 +62,7 @@ final class RawNBDSocket: @unchecked Sendable {
     deinit { close() }
 
     func close() {
-        lock.withLock {
+        closed.withLock { closed in
             guard !closed else { return }
             closed = true
             Glibc.close(fd)
@@ -71,7 +71,7 @@ final class RawNBDSocket: @unchecked Sendable {
 
     /// Called from the watchdog thread: makes a blocked read return end of file.
     func interrupt() {
-        lock.withLock { if !closed { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
+        closed.withLock { closed in if !closed { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     // MARK: Handshake pieces
@@ -153,7 +153,7 @@ final class RawNBDSocket: @unchecked Sendable {
         while done < bytes.count {
             let count = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw CaseFailure("the server closed the connection while the harness was sending", kind: "connection") }
+            guard count > 0 else { throw CaseFailure("the server closed the connection while the harness was sending", kind: .connection) }
             done += count
         }
     }
@@ -164,7 +164,7 @@ final class RawNBDSocket: @unchecked Sendable {
         while done < count {
             let got = bytes[done...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if got < 0, errno == EINTR { continue }
-            guard got > 0 else { throw CaseFailure("the server closed the connection after \(done) of \(count) expected bytes", kind: "connection") }
+            guard got > 0 else { throw CaseFailure("the server closed the connection after \(done) of \(count) expected bytes", kind: .connection) }
             done += got
         }
         return bytes

@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Reads the server's output pipe on its own thread while the workload runs and compares every byte with the
 /// expected stream, chunk by chunk, so memory stays constant however long the stream is.
-final class PipeVerifier: @unchecked Sendable {
+final class PipeVerifier: Sendable {
     enum Ending {
         /// Read until end of file: the server has been stopped, so every writer is gone.
         case endOfFile
@@ -21,7 +22,7 @@ final class PipeVerifier: @unchecked Sendable {
     private let pattern: StreamPattern
     private let ending: Ending
     private let finished = DispatchSemaphore(value: 0)
-    private var verdict: PipeVerdict?
+    private let verdict = Mutex<PipeVerdict?>(nil)
     private static let chunkSize = 1 << 20
 
     init(path: String, expected: ExpectedStream, origin: UInt64 = 0, pattern: StreamPattern, ending: Ending) {
@@ -34,7 +35,8 @@ final class PipeVerifier: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            verdict = verify()
+            let found = verify()
+            verdict.withLock { $0 = found }
             finished.signal()
         }
         thread.name = "pipe-verifier"
@@ -45,7 +47,7 @@ final class PipeVerifier: @unchecked Sendable {
     func result(within seconds: Double) -> PipeVerdict? {
         guard finished.wait(timeout: .now() + seconds) == .success else { return nil }
         finished.signal()
-        return verdict
+        return verdict.withLock { $0 }
     }
 
     private func verify() -> PipeVerdict {

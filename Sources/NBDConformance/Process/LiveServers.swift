@@ -1,18 +1,19 @@
 import Dispatch
 import Foundation
 import Glibc
+import Synchronization
 
 /// Every server process group the harness has started and not yet stopped, and every case directory not yet
 /// removed. Servers run in groups of their own, so a Ctrl-C on the harness does not reach them; the interrupt
 /// handler ends them and removes the directories through this list.
 public enum LiveServers {
-    private static let registry = Registry()
+    private static let live = Mutex(Live())
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
-    static func add(_ group: pid_t) { registry.update { $0.groups.insert(group) } }
-    static func remove(_ group: pid_t) { registry.update { $0.groups.remove(group) } }
-    static func add(directory: String) { registry.update { $0.directories.insert(directory) } }
-    static func remove(directory: String) { registry.update { $0.directories.remove(directory) } }
+    static func add(_ group: pid_t) { live.withLock { _ = $0.groups.insert(group) } }
+    static func remove(_ group: pid_t) { live.withLock { _ = $0.groups.remove(group) } }
+    static func add(directory: String) { live.withLock { _ = $0.directories.insert(directory) } }
+    static func remove(directory: String) { live.withLock { _ = $0.directories.remove(directory) } }
 
     /// On SIGINT or SIGTERM: kill every live server group, then exit 2 (the run did not complete).
     /// Called once, by the executable, before the run starts.
@@ -21,7 +22,7 @@ public enum LiveServers {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                registry.update { live in
+                live.withLock { live in
                     live.groups.forEach { kill(-$0, SIGKILL) }
                     live.directories.forEach { try? FileManager.default.removeItem(atPath: $0) }
                 }
@@ -36,11 +37,5 @@ public enum LiveServers {
     private struct Live {
         var groups: Set<pid_t> = []
         var directories: Set<String> = []
-    }
-
-    private final class Registry: @unchecked Sendable {
-        private let lock = NSLock()
-        private var live = Live()
-        func update(_ change: (inout Live) -> Void) { lock.withLock { change(&live) } }
     }
 }

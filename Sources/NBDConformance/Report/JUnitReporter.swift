@@ -39,9 +39,9 @@ public enum JUnitReporter {
         case .skipped:
             return open + ">\n      <skipped message=\"\(message)\"/>\n    </testcase>\n"
         case .failed:
-            return open + ">\n      <failure message=\"\(message)\" type=\"\(escape(result.kind ?? "assertion"))\">\(escape(about))\n\(body)</failure>\n    </testcase>\n"
+            return open + ">\n      <failure message=\"\(message)\" type=\"\((result.kind ?? .assertion).rawValue)\">\(escape(about))\n\(body)</failure>\n    </testcase>\n"
         case .error:
-            return open + ">\n      <error message=\"\(message)\" type=\"\(escape(result.kind ?? "harness"))\">\(body)</error>\n    </testcase>\n"
+            return open + ">\n      <error message=\"\(message)\" type=\"\((result.kind ?? .harness).rawValue)\">\(body)</error>\n    </testcase>\n"
         }
     }
 

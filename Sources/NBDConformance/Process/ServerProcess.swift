@@ -1,13 +1,13 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// A server started from the `--server` template through `/bin/sh -c`, in a process group of its own so that
 /// stopping it also stops whatever the template started (wrappers, env, the real server).
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: Sendable {
     let pid: pid_t
     let logPath: String
-    private let lock = NSLock()
-    private var exitStatus: Int32?
+    private let exitStatus = Mutex<Int32?>(nil)
 
     /// Placeholders reach the shell as environment variables, so `$SOCKET` and `${ARGS}` both work and the
     /// template is an ordinary shell command.
@@ -46,7 +46,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// The shell's exit status once it has exited, without blocking.
     var exited: Int32? {
-        lock.withLock {
+        exitStatus.withLock { exitStatus in
             if exitStatus == nil {
                 var status: Int32 = 0
                 if waitpid(pid, &status, WNOHANG) == pid { exitStatus = status }
@@ -65,7 +65,7 @@ final class ServerProcess: @unchecked Sendable {
         }
         // Children that ignored SIGTERM or outlived the shell go too.
         kill(-pid, SIGKILL)
-        lock.withLock {
+        exitStatus.withLock { exitStatus in
             if exitStatus == nil {
                 var status: Int32 = 0
                 waitpid(pid, &status, 0)

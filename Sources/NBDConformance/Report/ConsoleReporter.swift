@@ -1,9 +1,9 @@
 import Foundation
+import Synchronization
 
 /// Live progress and the closing summary on standard output.
-public final class ConsoleReporter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var completed = 0
+public final class ConsoleReporter: Sendable {
+    private let completed = Mutex(0)
     private let write: @Sendable (String) -> Void
 
     public init(write: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
@@ -16,7 +16,7 @@ public final class ConsoleReporter: @unchecked Sendable {
 
     /// One line per finished case; failures and errors add their message and details, indented.
     func finished(_ result: CaseResult, total: Int) {
-        lock.withLock {
+        completed.withLock { completed in
             completed += 1
             let width = String(total).count
             let counter = String(repeating: " ", count: width - String(completed).count) + String(completed)

@@ -1,15 +1,15 @@
 import Foundation
 import NBDClient
+import Synchronization
 
 /// `--target`: a server the harness did not start. Cases share it, so the stream position carries over from
 /// one case to the next, and nothing is stopped afterwards.
-final class TargetEnvironment: CaseEnvironment, @unchecked Sendable {
+final class TargetEnvironment: CaseEnvironment {
     let endpoint: NBDEndpoint
     let pipePath: String?
     let mode: StreamMode
     let exportSize: UInt64
-    private let lock = NSLock()
-    private var streamPosition: UInt64 = 0
+    private let streamPosition = Mutex<UInt64>(0)
 
     /// Asks the target whether it is read-only, which tells its mode, and its size, which later cases plan with:
     /// once the target is in its error state no new connection could ask.
@@ -32,14 +32,14 @@ final class TargetEnvironment: CaseEnvironment, @unchecked Sendable {
     }
 
     func advance(to position: UInt64) {
-        lock.withLock { streamPosition = max(streamPosition, position) }
+        streamPosition.withLock { $0 = max($0, position) }
     }
 
     func prepare(_ testCase: ConformanceCase, seed: UInt64, timeout: Double) throws -> PreparedCase {
         if testCase.role == .freshServerOnly { throw CaseSkip("needs a fresh server (--server)") }
         if let wanted = testCase.mode, wanted != mode { throw CaseSkip("the target serves \(mode.rawValue) mode") }
         let context = CaseContext(endpoint: endpoint, pipePath: pipePath, mode: mode, configuredSize: nil, exportSize: exportSize,
-                                  streamPosition: lock.withLock { streamPosition }, seed: seed, stopServer: nil)
+                                  streamPosition: streamPosition.withLock { $0 }, seed: seed, freshServer: nil)
         return PreparedCase(context: context, finish: { "" })
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NBDClient
+import Synchronization
 
 /// Runs one case on its own thread under a watchdog: past the timeout the case fails as "timeout", its server is
 /// killed and its waits are cancelled, so a hanging server can never hang the run.
@@ -27,14 +28,14 @@ struct CaseRunner: Sendable {
         } catch {
             return (Self.result(testCase, for: error, seconds: elapsed()), nil)
         }
-        let outcome = Outcome()
+        let outcome = Mutex<(any Error)?>(nil)
         let finished = DispatchSemaphore(value: 0)
         let context = prepared.context
         let thread = Thread {
             do {
                 try testCase.body(context)
             } catch {
-                outcome.error = error
+                outcome.withLock { $0 = error }
             }
             finished.signal()
         }
@@ -44,31 +45,26 @@ struct CaseRunner: Sendable {
         var timedOut = false
         if finished.wait(timeout: .now() + timeout) == .timedOut {
             timedOut = true
-            prepared.context.cancel(reason: "timeout after \(timeout) s")
+            prepared.context.interruption.cancel(reason: "timeout after \(timeout) s")
             if finished.wait(timeout: .now() + Self.unwindSeconds) == .timedOut {
                 let log = prepared.finish()
                 return (CaseResult(testCase, status: .error, message: "the case did not stop within \(Self.unwindSeconds) s of its timeout",
-                                   kind: "stuck", details: log, seconds: elapsed()), nil)
+                                   kind: .stuck, details: log, seconds: elapsed()), nil)
             }
         }
         let log = prepared.finish()
         let streamEnd = prepared.context.finalStreamPosition
         if timedOut {
             return (CaseResult(testCase, status: .failed, message: "no progress within \(timeout) s; the server was killed",
-                               kind: "timeout", details: Self.withLog("the case was cancelled by its --timeout", log), seconds: elapsed()), streamEnd)
+                               kind: .timeout, details: Self.withLog("the case was cancelled by its --timeout", log), seconds: elapsed()), streamEnd)
         }
-        guard let error = outcome.error else { return (CaseResult(testCase, status: .passed, seconds: elapsed()), streamEnd) }
+        guard let error = outcome.withLock({ $0 }) else { return (CaseResult(testCase, status: .passed, seconds: elapsed()), streamEnd) }
         var result = Self.result(testCase, for: error, seconds: elapsed())
         if result.status == .failed || result.status == .error {
             result = CaseResult(testCase, status: result.status, message: result.message, kind: result.kind,
                                 details: Self.withLog(result.details ?? "", log), seconds: result.seconds)
         }
         return (result, streamEnd)
-    }
-
-    /// Written by the case thread before it signals, read by the runner after the wait: the semaphore orders them.
-    private final class Outcome: @unchecked Sendable {
-        var error: (any Error)?
     }
 
     private static func result(_ testCase: ConformanceCase, for error: any Error, seconds: Double) -> CaseResult {
@@ -79,12 +75,12 @@ struct CaseRunner: Sendable {
             CaseResult(testCase, status: .skipped, message: skip.reason, seconds: seconds)
         case let nbd as NBDError:
             // libnbd reporting the server's misbehaviour where the case did not expect any error.
-            CaseResult(testCase, status: .failed, message: nbd.message, kind: "nbd-error", details: "\(nbd)", seconds: seconds)
+            CaseResult(testCase, status: .failed, message: nbd.message, kind: .nbdError, details: "\(nbd)", seconds: seconds)
         case let harness as HarnessError:
             CaseResult(testCase, status: .error, message: harness.message.split(separator: "\n").first.map(String.init) ?? "",
-                       kind: "harness", details: harness.message, seconds: seconds)
+                       kind: .harness, details: harness.message, seconds: seconds)
         default:
-            CaseResult(testCase, status: .error, message: "\(error)", kind: "harness", seconds: seconds)
+            CaseResult(testCase, status: .error, message: "\(error)", kind: .harness, seconds: seconds)
         }
     }
 

@@ -16,12 +16,11 @@ public struct CaseResult: Sendable, Codable {
     public let reference: String
     public let status: Status
     public let message: String?
-    /// The failure kind ("timeout", "stream-mismatch", …) or the error's.
-    public let kind: String?
+    public let kind: FailureKind?
     public let details: String?
     public let seconds: Double
 
-    init(_ testCase: ConformanceCase, status: Status, message: String? = nil, kind: String? = nil, details: String? = nil, seconds: Double) {
+    init(_ testCase: ConformanceCase, status: Status, message: String? = nil, kind: FailureKind? = nil, details: String? = nil, seconds: Double) {
         id = testCase.id
         group = testCase.group
         name = testCase.name

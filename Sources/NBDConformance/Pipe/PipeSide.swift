@@ -1,0 +1,53 @@
+/// The harness's end of a case's pipe: a verifier reading a write-mode server's output, a feeder writing a
+/// read-mode server's input, or nothing when no bytes are due.
+enum PipeSide {
+    case verifier(PipeVerifier)
+    case feeder(PipeFeeder)
+    case none
+
+    static func start(for context: CaseContext, stream: ExpectedStream, pipeLength: UInt64?) throws -> PipeSide {
+        guard let pipePath = context.pipePath else {
+            // Against a target without --pipe only the replies can be judged, which is not enough for a stream case.
+            throw CaseSkip("needs --pipe to see the stream")
+        }
+        let origin = context.streamPosition
+        switch context.mode {
+        case .write:
+            // A target's pipe stays open after its stream, so there is no end of file to wait for when no bytes are due.
+            guard context.isFreshServer || stream.length > origin else { return .none }
+            let verifier = PipeVerifier(path: pipePath, expected: stream, origin: origin, pattern: context.pattern,
+                                        ending: context.isFreshServer ? .endOfFile : .knownLength)
+            verifier.start()
+            return .verifier(verifier)
+        case .read:
+            let end = pipeLength ?? stream.length
+            // A target that already consumed its stream gets nothing more; opening its FIFO would only end it.
+            guard end > origin else { return .none }
+            let keeper = context.freshServer?.pipeKeeper
+            let feeder = PipeFeeder(path: pipePath, range: origin ..< end, pattern: context.pattern,
+                                    afterOpen: { keeper?.releaseWriter() })
+            feeder.start()
+            return .feeder(feeder)
+        }
+    }
+
+    /// Ends the stream (stopping a fresh server so the pipe reaches end of file) and returns what the pipe side found.
+    func finish(stopping server: FreshServer?, pipePath: String?) -> String? {
+        if let server {
+            server.stop()
+            // A server that never opened its pipe leaves the verifier blocked in open(); with the server gone,
+            // a momentary writer lets that open return and the verifier report what it (did not) see.
+            if let pipePath { Fifo.unblockReader(at: pipePath) }
+            server.pipeKeeper?.release()
+        }
+        switch self {
+        case .verifier(let verifier):
+            guard let verdict = verifier.result(within: 30) else { return "the pipe was not read to its end within 30 s" }
+            return verdict.problem
+        case .feeder(let feeder):
+            return feeder.problem(within: 10)
+        case .none:
+            return nil
+        }
+    }
+}
