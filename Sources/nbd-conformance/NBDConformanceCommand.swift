@@ -16,7 +16,7 @@ struct NBDConformanceCommand: ParsableCommand {
             """,
         version: "nbd-conformance \(Release.version)")
 
-    @Flag(help: "Print the catalog (ID, level, description, reference) and exit.")
+    @Flag(help: "Print the catalog (ID, level, description, and the requirement quoted from its source) and exit.")
     var list = false
 
     @Option(help: ArgumentHelp("Shell command starting a fresh server per case (default: \(RunConfiguration.defaultTemplate)).",

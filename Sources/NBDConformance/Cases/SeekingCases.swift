@@ -10,7 +10,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/forward-write-gap-zero-filled",
             "A write above the highwater first fills the gap with zeroes",
-            reference: "nbdkit streaming plugin pwrite (zero-fill); docs/protocol.md write mode", size: streamSize
+            .reference("Need to write some zeroes."), size: streamSize
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 1000, fua: false), .write(offset: 5000, length: 3000, fua: false),
@@ -20,7 +20,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/forward-read-gap-discarded",
             "In read mode a read above the highwater reads and discards the gap",
-            reference: "nbdkit streaming plugin pread; docs/protocol.md read mode", mode: .read, size: streamSize
+            .reference("If the offset is higher than previously read we must seek forwards and discard data."), mode: .read, size: streamSize
         ) { context in
             try context.runStream([[
                 .read(offset: 0, length: 1000), .read(offset: 5000, length: 3000), .read(offset: 2 * mib + 1, length: 512),
@@ -29,7 +29,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/backward-write-enters-error-state",
             "A write below the highwater fails with EIO and later requests fail with EIO too",
-            reference: "nbdkit streaming plugin pwrite (\"client tried to seek backwards\"); docs/protocol.md",
+            .reference("client tried to seek backwards and write: the streaming plugin does not support this"),
             size: streamSize, role: .errorProbe(order: 1)
         ) { context in
             let start = context.streamPosition
@@ -45,7 +45,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/error-state-refuses-new-connections",
             "Once in the error state, new connections are refused",
-            reference: "docs/protocol.md write mode (unrecoverable error state)", size: streamSize, role: .errorProbe(order: 2)
+            .reference("unrecoverable error state, no new connections can be opened"), size: streamSize, role: .errorProbe(order: 2)
         ) { context in
             // On a fresh server the stream is first pushed into the error state; a target is already there.
             let phases: [[StreamRequest]] = context.streamPosition == 0
@@ -64,7 +64,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/read-below-highwater-enters-error-state",
             "In write mode a read below the highwater fails with EIO and so do later requests",
-            reference: "docs/protocol.md write mode", size: streamSize
+            .reference("client tried to read, but the streaming plugin is being used in write mode (write= parameter)"), size: streamSize
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 8192, fua: false), .read(offset: 0, length: 512),
@@ -74,7 +74,7 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/backward-read-enters-error-state",
             "In read mode a read below the highwater fails with EIO and so do later reads",
-            reference: "docs/protocol.md read mode", mode: .read, size: streamSize, role: .errorProbe(order: 1)
+            .reference("client tried to seek backwards and read: the streaming plugin does not support this"), mode: .read, size: streamSize, role: .errorProbe(order: 1)
         ) { context in
             let start = context.streamPosition
             var requests: [StreamRequest] = start == 0 ? [.read(offset: 0, length: 8192)] : []
@@ -85,15 +85,16 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/random-write-workload",
             "A seeded random write workload gives exactly the replies and pipe bytes the stream model predicts",
-            reference: "nbdkit-streaming-plugin(1); docs/protocol.md write mode", size: streamSize
+            .manPage("If the NBD client opens the NBD port and writes from the start to the end of the disk without seeking backwards, then you can turn that into a stream of data on a local pipe or socket"), size: streamSize
         ) { context in
             var generator = RandomWorkload(seed: context.seed)
-            try context.runStream([generator.writeMode(count: 300, exportSize: streamSize)])
+            let commands = RandomWorkload.Commands(try context.advertised())
+            try context.runStream([generator.writeMode(count: 300, exportSize: streamSize, advertised: commands)])
         },
         ConformanceCase(
             "seeking/random-read-workload",
             "A seeded random read workload gives exactly the replies and bytes the stream model predicts",
-            reference: "nbdkit-streaming-plugin(1); docs/protocol.md read mode", mode: .read, size: streamSize
+            .manPage("If the NBD client opens the NBD port and reads from the start to the end of the disk without seeking backwards, then you can turn a local pipe or socket into a stream of data for that client"), mode: .read, size: streamSize
         ) { context in
             var generator = RandomWorkload(seed: context.seed)
             try context.runStream([generator.readMode(count: 200, exportSize: streamSize)], pipeLength: streamSize)

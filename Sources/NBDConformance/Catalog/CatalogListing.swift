@@ -13,7 +13,7 @@ public enum CatalogListing {
             if testCase.timeoutScale != 1 { tags.append("timeout x\(Int(testCase.timeoutScale))") }
             lines.append("\(testCase.id)  [\(tags.joined(separator: ", "))]")
             lines.append("    \(testCase.summary)")
-            lines.append("    reference: \(testCase.reference)")
+            lines.append("    \(testCase.requirement.citation)")
         }
         let byDefault = cases.filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count
         lines.append("\(cases.count) cases (\(byDefault) run by default)")

@@ -1,9 +1,3 @@
-/// How strongly the spec asks for the behaviour a case checks; SHOULD cases run only under `--strict`.
-public enum RequirementLevel: String, Sendable, Codable {
-    case must = "MUST"
-    case should = "SHOULD"
-}
-
 /// How a case can run against a server the harness did not start (`--target`), which streams only once.
 public enum TargetRole: Sendable, Equatable {
     /// Leaves the stream untouched, so it can run first.
@@ -39,9 +33,8 @@ public struct StreamWindows: Sendable, Equatable {
 public struct ConformanceCase: Sendable {
     public let id: String
     public let summary: String
-    public let level: RequirementLevel
-    /// The proto.md section or man page the case checks.
-    public let reference: String
+    /// The sentence the case checks, its source and its level.
+    public let requirement: Requirement
     /// The server the case needs: its mode (nil: either, a fresh server uses write mode) and `size=` (nil: the
     /// server's default size).
     public let mode: StreamMode?
@@ -55,14 +48,13 @@ public struct ConformanceCase: Sendable {
     let body: @Sendable (CaseContext) throws -> Void
 
     init(
-        _ id: String, _ summary: String, level: RequirementLevel = .must, reference: String,
+        _ id: String, _ summary: String, _ requirement: Requirement,
         mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .freshServerOnly, isLong: Bool = false,
         windows: StreamWindows = .none, timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
     ) {
         self.id = id
         self.summary = summary
-        self.level = level
-        self.reference = reference
+        self.requirement = requirement
         self.mode = mode
         self.size = size
         self.role = role
@@ -71,6 +63,8 @@ public struct ConformanceCase: Sendable {
         self.timeoutScale = timeoutScale
         self.body = body
     }
+
+    public var level: RequirementLevel { requirement.level }
 
     /// The mode a fresh server for this case is started in.
     var serverMode: StreamMode { mode ?? .write }

@@ -22,18 +22,22 @@ struct RandomWorkload {
         return (gap, length)
     }
 
-    /// `count` write-mode requests staying within `exportSize`.
-    mutating func writeMode(count: Int, exportSize: UInt64) -> [StreamRequest] {
+    /// `count` write-mode requests staying within `exportSize` and using only the commands and flags the server
+    /// advertised (FLUSH, FUA, WRITE_ZEROES).
+    mutating func writeMode(count: Int, exportSize: UInt64, advertised: Commands = .all) -> [StreamRequest] {
         var requests: [StreamRequest] = []
         var highwater: UInt64 = 0
         for _ in 0 ..< count {
             let (gap, length) = nextGapAndLength()
             guard highwater + gap + length <= exportSize else { break }
-            switch below(10) {
-            case 0: requests.append(.zero(offset: highwater + gap, length: length))
-            case 1: requests.append(.flush)
+            // Every draw is made whatever was advertised, so one seed gives the same sizes on every server.
+            let kind = below(10)
+            let fua = below(8) == 0 && advertised.contains(.fua)
+            switch kind {
+            case 0 where advertised.contains(.writeZeroes): requests.append(.zero(offset: highwater + gap, length: length))
+            case 1 where advertised.contains(.flush): requests.append(.flush)
             case 2: requests.append(.read(offset: highwater + gap, length: min(length, 65536)))
-            default: requests.append(.write(offset: highwater + gap, length: length, fua: below(8) == 0))
+            default: requests.append(.write(offset: highwater + gap, length: length, fua: fua))
             }
             if case .zero = requests.last! { highwater += gap + length }
             if case .write = requests.last! { highwater += gap + length }
@@ -61,5 +65,23 @@ struct RandomWorkload {
             requests.append(.read(offset: highwater, length: 512))
         }
         return requests
+    }
+
+    /// The optional commands and flags a workload may use.
+    struct Commands: OptionSet {
+        let rawValue: Int
+        static let flush = Commands(rawValue: 1 << 0)
+        static let fua = Commands(rawValue: 1 << 1)
+        static let writeZeroes = Commands(rawValue: 1 << 2)
+        static let all: Commands = [.flush, .fua, .writeZeroes]
+
+        init(rawValue: Int) { self.rawValue = rawValue }
+
+        init(_ advertised: Advertised) {
+            self = []
+            if advertised.flush { insert(.flush) }
+            if advertised.fua { insert(.fua) }
+            if advertised.zero { insert(.writeZeroes) }
+        }
     }
 }

@@ -23,6 +23,8 @@ public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
     /// The read must succeed and return zeroes, or the stream pattern at the request's offset.
     case data(ExpectedStream.Content)
     case failure(errno: Int32)
+    /// Must fail; the spec says the server SHOULD use this errno, which `--strict` checks.
+    case refused(preferring: Int32)
     /// Any error will do, e.g. a payload over the maximum, where the spec lets the server choose.
     case anyFailure
 
@@ -31,6 +33,7 @@ public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
         case .success: "success"
         case .data(let content): "success returning \(content == .zeroes ? "zeroes" : "the stream's bytes")"
         case .failure(let errno): "failure \(errnoName(errno))"
+        case .refused(let errno): "failure (SHOULD be \(errnoName(errno)))"
         case .anyFailure: "any failure"
         }
     }

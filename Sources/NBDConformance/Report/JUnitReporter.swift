@@ -32,7 +32,7 @@ public enum JUnitReporter {
         let message = escape(result.message ?? "")
         // GitLab ignores the message attribute, so the body repeats it before the details.
         let body = escape([result.message, result.details].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n"))
-        let about = "\(result.level.rawValue): \(result.summary) [\(result.reference)]"
+        let about = "\(result.summary)\n\(result.requirement)"
         switch result.status {
         case .passed:
             return open + "/>\n"

@@ -17,14 +17,19 @@ public final class CaseContext: Sendable {
     let seed: UInt64
     /// The windows the server was started with, which the stream model must know.
     let windows: StreamWindows
+    /// `--strict`: the errnos the spec only recommends are checked too.
+    let strict: Bool
     let interruption: CaseInterruption
     /// The server the harness started for this case; nil against a target.
     let freshServer: FreshServer?
     /// Where the stream stands after `runStream`, so a target's later cases know the highwater.
     private let streamEnd = Mutex<UInt64>(0)
+    /// What an informational (MAY) case observed, reported with its pass.
+    private let notes = Mutex<[String]>([])
 
     init(endpoint: NBDEndpoint, pipePath: String?, mode: StreamMode, configuredSize: UInt64?, exportSize: UInt64, streamPosition: UInt64,
-         seed: UInt64, windows: StreamWindows = .none, freshServer: FreshServer?) {
+         seed: UInt64, strict: Bool, windows: StreamWindows = .none, freshServer: FreshServer?) {
+        self.strict = strict
         self.windows = windows
         self.endpoint = endpoint
         self.pipePath = pipePath
@@ -45,6 +50,16 @@ public final class CaseContext: Sendable {
     var cancellation: Cancellation { interruption.cancellation }
 
     var finalStreamPosition: UInt64 { max(streamEnd.withLock { $0 }, streamPosition) }
+
+    /// Records what the server chose where the spec lets it choose; shown as the passed case's message.
+    func note(_ observation: String) {
+        notes.withLock { $0.append(observation) }
+    }
+
+    var observations: String? {
+        let all = notes.withLock { $0 }
+        return all.isEmpty ? nil : all.joined(separator: "; ")
+    }
 
     func recordStreamEnd(_ position: UInt64) {
         streamEnd.withLock { $0 = position }

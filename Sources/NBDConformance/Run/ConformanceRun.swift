@@ -32,9 +32,9 @@ public enum ConformanceRun {
         var target: TargetEnvironment?
         switch configuration.deployment {
         case .serverTemplate(let template):
-            environment = SpawnedServerEnvironment(template: template)
+            environment = SpawnedServerEnvironment(template: template, strict: configuration.strict)
         case .target(let endpoint, let pipe):
-            let shared = try TargetEnvironment(endpoint: endpoint, pipePath: pipe, timeout: configuration.timeout)
+            let shared = try TargetEnvironment(endpoint: endpoint, pipePath: pipe, strict: configuration.strict, timeout: configuration.timeout)
             let order = shared.order(entries.map(\.testCase)).map(\.id)
             entries.sort { order.firstIndex(of: $0.testCase.id)! < order.firstIndex(of: $1.testCase.id)! }
             // One stream, so one case at a time.

@@ -5,6 +5,7 @@ import NBDClient
 /// `--server TEMPLATE`: every case gets a fresh temporary directory with its socket and FIFO, and a fresh server.
 struct SpawnedServerEnvironment: CaseEnvironment {
     let template: String
+    let strict: Bool
 
     func prepare(_ testCase: ConformanceCase, seed: UInt64, timeout: Double) throws -> PreparedCase {
         let directory = try Self.makeTemporaryDirectory()
@@ -32,7 +33,7 @@ struct SpawnedServerEnvironment: CaseEnvironment {
             let context = CaseContext(
                 endpoint: .unix(path: socketPath), pipePath: pipePath, mode: testCase.serverMode,
                 configuredSize: testCase.size ?? CaseContext.defaultExportSize,
-                exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed,
+                exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed, strict: strict,
                 windows: testCase.windows,
                 freshServer: FreshServer(stop: { server.stop(grace: 2) }, pipeKeeper: keeper, peakMemory: { server.peakResidentBytes }))
             context.interruption.onCancel { server.killImmediately() }

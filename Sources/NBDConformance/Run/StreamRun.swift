@@ -11,8 +11,9 @@ extension CaseContext {
     /// With `concurrent`, every phase's connection is opened before the first request and all stay open to the end,
     /// so several connections share the stream at once (what multi-conn promises).
     func runStream(_ phases: [[StreamRequest]], depth: Int = 1, pipeLength: UInt64? = nil, memoryLimit: UInt64? = nil,
-                   concurrent: Bool = false, whileServing: () throws -> Void = {}) throws {
-        let plannedPhases = plan(phases, pipeLength: pipeLength, concurrent: concurrent)
+                   maximumPayload: UInt64 = StreamModel.defaultMaximumPayload, concurrent: Bool = false,
+                   whileServing: () throws -> Void = {}) throws {
+        let plannedPhases = plan(phases, pipeLength: pipeLength, maximumPayload: maximumPayload, concurrent: concurrent)
         let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeLength)
 
         // Whatever happens to the requests, the pipe side is finished, so no verifier or feeder thread is left behind.
@@ -22,7 +23,7 @@ extension CaseContext {
             for (index, requests) in plannedPhases.requests.enumerated() {
                 let connection = concurrent ? shared[index] : try connect()
                 discrepancies += try expectSuccess("sending the workload") {
-                    try WorkloadRunner(connection: connection, pattern: pattern, depth: depth).run(requests)
+                    try WorkloadRunner(connection: connection, pattern: pattern, depth: depth, strict: strict).run(requests)
                 }
                 if !concurrent { try? connection.shutdown() }
             }
@@ -41,9 +42,10 @@ extension CaseContext {
     }
 
     /// Each request with the outcome the model predicts, and the stream they make.
-    private func plan(_ phases: [[StreamRequest]], pipeLength: UInt64?, concurrent: Bool)
+    private func plan(_ phases: [[StreamRequest]], pipeLength: UInt64?, maximumPayload: UInt64, concurrent: Bool)
         -> (requests: [[(StreamRequest, ExpectedOutcome)]], stream: ExpectedStream) {
-        var planner = StreamModel(mode: mode, exportSize: exportSize, pipeLength: pipeLength ?? .max, windows: windows)
+        var planner = StreamModel(mode: mode, exportSize: exportSize, maximumPayload: maximumPayload, pipeLength: pipeLength ?? .max,
+                                  windows: windows)
         // The model starts where the stream stands, so a target that already streamed is planned correctly.
         planner.assumeStreamed(upTo: streamPosition)
         let requests = phases.map { requests in

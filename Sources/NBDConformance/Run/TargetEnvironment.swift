@@ -9,11 +9,13 @@ final class TargetEnvironment: CaseEnvironment {
     let pipePath: String?
     let mode: StreamMode
     let exportSize: UInt64
+    let strict: Bool
     private let streamPosition = Mutex<UInt64>(0)
 
     /// Asks the target whether it is read-only, which tells its mode, and its size, which later cases plan with:
     /// once the target is in its error state no new connection could ask.
-    init(endpoint: NBDEndpoint, pipePath: String?, timeout: Double) throws {
+    init(endpoint: NBDEndpoint, pipePath: String?, strict: Bool, timeout: Double) throws {
+        self.strict = strict
         self.endpoint = endpoint
         self.pipePath = pipePath
         let cancellation = Cancellation()
@@ -39,7 +41,7 @@ final class TargetEnvironment: CaseEnvironment {
         if testCase.role == .freshServerOnly { throw CaseSkip("needs a fresh server (--server)") }
         if let wanted = testCase.mode, wanted != mode { throw CaseSkip("the target serves \(mode.rawValue) mode") }
         let context = CaseContext(endpoint: endpoint, pipePath: pipePath, mode: mode, configuredSize: nil, exportSize: exportSize,
-                                  streamPosition: streamPosition.withLock { $0 }, seed: seed, freshServer: nil)
+                                  streamPosition: streamPosition.withLock { $0 }, seed: seed, strict: strict, freshServer: nil)
         return PreparedCase(context: context, finish: { "" })
     }
 
