@@ -14,7 +14,7 @@ extension ServerRuns {
             #expect(run.ids(with: .failed).isEmpty, "\(run.console)")
             #expect(run.ids(with: .error).isEmpty, "\(run.console)")
             #expect(run.status == 0)
-            #expect(run.report.results.count == Catalog.all.filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count)
+            #expect(run.report.results.count == Catalog.cases(for: .streaming).filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count)
             #expect(seconds < 60, "the default run took \(seconds) s")
             #expect(run.report.exitStatus == run.status)
             #expect(run.report.summary["total"] == run.report.results.count)
@@ -30,7 +30,7 @@ extension ServerRuns {
                 $0.excludes = ["oversized/write-zeroes-4gib", "oversized/forward-gap-1gib"]
             }, deployment: .serverTemplate("'\(server)' -f -U $SOCKET $ARGS"))
             #expect(run.ids(with: .failed).isEmpty && run.ids(with: .error).isEmpty, "\(run.console)")
-            for testCase in Catalog.all where testCase.level != .must && testCase.windows == .none {
+            for testCase in Catalog.cases(for: .streaming) where testCase.level != .must && testCase.windows == .none {
                 #expect(run.result(testCase.id) != nil, "\(testCase.id) did not run under --strict")
             }
             #expect(run.result("negotiation/block-sizes-reported")?.message == "minimum 1, preferred 4096, maximum 33554432")

@@ -7,7 +7,7 @@ enum NegotiationCases {
             "negotiation/fixed-newstyle-offered",
             "The greeting is newstyle and sets NBD_FLAG_FIXED_NEWSTYLE (NBD_FLAG_NO_ZEROES is reported)",
             .spec(.must, "Handshake flags", "`NBD_FLAG_FIXED_NEWSTYLE`; MUST be set by servers that support the fixed newstyle protocol"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
             let greeting = try socket.handshake()
@@ -34,7 +34,7 @@ enum NegotiationCases {
             "negotiation/block-size-constraints-consistent",
             "Advertised block sizes: minimum a power of two up to 64 KiB, preferred a power of two >= max(minimum, 512), maximum >= preferred",
             .spec(.must, "Size constraints", "If advertised, this value MUST be a power of 2, MUST NOT be larger than 2^16 (65,536)"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let connection = try context.connect { try $0.setRequestBlockSize(true) }
             let minimum = try connection.blockSize(.minimum)
@@ -51,7 +51,7 @@ enum NegotiationCases {
             "negotiation/block-sizes-reported",
             "Informational: the block sizes the server advertises, if any",
             .spec(.may, "Size constraints", "A server with size constraints other than the default SHOULD advertise the size constraints during handshake phase via `NBD_INFO_BLOCK_SIZE`"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let advertised = try context.advertised()
             context.note(advertised.maximumPayload == 0 ? "no NBD_INFO_BLOCK_SIZE"
@@ -61,7 +61,7 @@ enum NegotiationCases {
             "negotiation/unknown-option-answered-err-unsup",
             "An unknown option is answered NBD_REP_ERR_UNSUP and the next option is still parsed",
             .spec(.must, "Fixed newstyle negotiation", "The server will reply to any option apart from `NBD_OPT_EXPORT_NAME` with reply packets in the following format"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
             _ = try socket.handshake()
@@ -79,7 +79,7 @@ enum NegotiationCases {
             "negotiation/list-exports",
             "NBD_OPT_LIST ends in NBD_REP_ACK or an error reply, and NBD_OPT_GO still works after it",
             .spec(.must, "Option types", "followed by `NBD_REP_ACK` or an error (such as `NBD_REP_ERR_SHUTDOWN`)"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let connection = try context.connectForOptions()
             // An error reply is permitted here (the SHOULD case below judges it); only a broken exchange fails.
@@ -90,7 +90,7 @@ enum NegotiationCases {
             "negotiation/list-exports-not-refused",
             "NBD_OPT_LIST lists the exports rather than answering with an error",
             .spec(.should, "Option types", "Return zero or more `NBD_REP_SERVER` replies, one for each export"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
             _ = try socket.handshake()
@@ -103,7 +103,7 @@ enum NegotiationCases {
         ConformanceCase(
             "negotiation/abort-acknowledged-and-closed",
             "NBD_OPT_ABORT is answered NBD_REP_ACK and the server then closes the connection",
-            .spec(.must, "Option types", "The server MUST reply with `NBD_REP_ACK`."), mode: nil, role: .negotiation
+            .spec(.must, "Option types", "The server MUST reply with `NBD_REP_ACK`."), profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
             _ = try socket.handshake()
@@ -118,7 +118,7 @@ enum NegotiationCases {
             "negotiation/export-name-fallback",
             "NBD_OPT_EXPORT_NAME enters transmission with the export size and flags and no zero padding under NO_ZEROES",
             .spec(.must, "Handshake flags", "the server MUST NOT send the 124 bytes of zero when the client ends negotiation with `NBD_OPT_EXPORT_NAME`"),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
             let greeting = try socket.handshake()
@@ -141,7 +141,7 @@ enum NegotiationCases {
         ConformanceCase(
             "negotiation/hostile-option-length",
             "Options declaring 4 GiB of data do not stop the server from serving new clients",
-            .robustness("a client that declares an absurd length ends at most its own session"), mode: nil, role: .negotiation
+            .robustness("a client that declares an absurd length ends at most its own session"), profile: nil, mode: nil, role: .negotiation
         ) { context in
             for option in [Wire.unassignedOption, Wire.Option.exportName.rawValue, Wire.Option.info.rawValue] {
                 let socket = try context.rawSocket()
@@ -156,7 +156,7 @@ enum NegotiationCases {
             "negotiation/structured-replies",
             "Informational: whether NBD_OPT_STRUCTURED_REPLY is accepted",
             .spec(.may, "Option types", "For backwards compatibility, clients SHOULD be prepared to also handle `NBD_REP_ERR_UNSUP`; in this case, no structured replies will be sent."),
-            mode: nil, role: .negotiation
+            profile: nil, mode: nil, role: .negotiation
         ) { context in
             let connection = try context.connect()
             context.note(connection.structuredRepliesNegotiated ? "structured replies negotiated" : "structured replies refused")
@@ -164,7 +164,7 @@ enum NegotiationCases {
         ConformanceCase(
             "negotiation/base-allocation-context",
             "Where base:allocation is offered, it can be selected and NBD_CMD_BLOCK_STATUS answers with at least one extent",
-            .spec(.must, "Request types", "However the server MUST return at least one status descriptor"), mode: nil, role: .negotiation
+            .spec(.must, "Request types", "However the server MUST return at least one status descriptor"), profile: nil, mode: nil, role: .negotiation
         ) { context in
             let lister = try context.connectForOptions()
             try lister.addMetaContext("base:allocation")

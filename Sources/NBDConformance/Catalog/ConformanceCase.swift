@@ -29,12 +29,22 @@ public struct StreamWindows: Sendable, Equatable {
     }
 }
 
+/// Which contract a run checks: nbdkit's streaming plugin (the default), or a random-access disk.
+public enum Profile: String, Sendable, Codable, CaseIterable {
+    case streaming
+    case disk
+}
+
 /// One entry of the catalog. The ID is owned and stable (`group/what-is-checked`), never a position.
 public struct ConformanceCase: Sendable {
     public let id: String
     public let summary: String
     /// The sentence the case checks, its source and its level.
     public let requirement: Requirement
+    /// The profile whose catalog the case belongs to; negotiation cases that assume no stream are in both.
+    public let profiles: Set<Profile>
+    /// Writes to the export: against a live `--target` in the disk profile it needs `--allow-writes`.
+    public let writesToExport: Bool
     /// The server the case needs: its mode (nil: either, a fresh server uses write mode) and `size=` (nil: the
     /// server's default size).
     public let mode: StreamMode?
@@ -48,13 +58,16 @@ public struct ConformanceCase: Sendable {
     let body: @Sendable (CaseContext) throws -> Void
 
     init(
-        _ id: String, _ summary: String, _ requirement: Requirement,
+        _ id: String, _ summary: String, _ requirement: Requirement, profile: Profile? = .streaming, writesToExport: Bool = false,
         mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .freshServerOnly, isLong: Bool = false,
         windows: StreamWindows = .none, timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
     ) {
         self.id = id
         self.summary = summary
         self.requirement = requirement
+        // A negotiation case without a mode assumes nothing of the export, so every profile shares it.
+        self.profiles = profile.map { [$0] } ?? Set(Profile.allCases)
+        self.writesToExport = writesToExport
         self.mode = mode
         self.size = size
         self.role = role

@@ -1,19 +1,27 @@
 /// Seeded workloads that mix appends, forward gaps, zeroes, flushes and reads, and sometimes end with a backward
 /// write and a request after it. The model decides every expected outcome, so the generator need not.
 struct RandomWorkload {
-    private var state: UInt64
+    /// xorshift64*: tiny, and the sequence depends only on the seed.
+    struct Generator {
+        private var state: UInt64
 
-    init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
+        init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
 
-    private mutating func next() -> UInt64 {
-        // xorshift64*: tiny, and the sequence depends only on the seed.
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
+        mutating func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
+
+        mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
     }
 
-    private mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
+    private var random: Generator
+
+    init(seed: UInt64) { random = Generator(seed: seed) }
+
+    private mutating func below(_ bound: UInt64) -> UInt64 { random.below(bound) }
 
     /// A request length (mostly under 8 KiB, one in four up to 256 KiB) and, one time in five, a forward gap before it.
     private mutating func nextGapAndLength() -> (gap: UInt64, length: UInt64) {

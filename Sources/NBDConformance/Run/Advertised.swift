@@ -16,6 +16,15 @@ struct Advertised: Sendable {
     var preferredBlock: UInt64 = 0
     var maximumPayload: UInt64 = 0
 
+    init(readOnly: Bool = false, flush: Bool = false, fua: Bool = false, trim: Bool = false, zero: Bool = false, cache: Bool = false) {
+        self.readOnly = readOnly
+        self.flush = flush
+        self.fua = fua
+        self.trim = trim
+        self.zero = zero
+        self.cache = cache
+    }
+
     init(_ connection: NBDConnection) throws {
         readOnly = try connection.isReadOnly()
         flush = try connection.canFlush()

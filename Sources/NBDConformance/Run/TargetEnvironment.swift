@@ -10,11 +10,15 @@ final class TargetEnvironment: CaseEnvironment {
     let mode: StreamMode
     let exportSize: UInt64
     let strict: Bool
+    let profile: Profile
+    let allowWrites: Bool
     private let streamPosition = Mutex<UInt64>(0)
 
     /// Asks the target whether it is read-only, which tells its mode, and its size, which later cases plan with:
     /// once the target is in its error state no new connection could ask.
-    init(endpoint: NBDEndpoint, pipePath: String?, strict: Bool, timeout: Double) throws {
+    init(endpoint: NBDEndpoint, pipePath: String?, profile: Profile, allowWrites: Bool, strict: Bool, timeout: Double) throws {
+        self.profile = profile
+        self.allowWrites = allowWrites
         self.strict = strict
         self.endpoint = endpoint
         self.pipePath = pipePath
@@ -39,6 +43,7 @@ final class TargetEnvironment: CaseEnvironment {
 
     func prepare(_ testCase: ConformanceCase, seed: UInt64, timeout: Double) throws -> PreparedCase {
         if testCase.role == .freshServerOnly { throw CaseSkip("needs a fresh server (--server)") }
+        if profile == .disk, testCase.writesToExport, !allowWrites { throw CaseSkip("writes to the live export: needs --allow-writes") }
         if let wanted = testCase.mode, wanted != mode { throw CaseSkip("the target serves \(mode.rawValue) mode") }
         let context = CaseContext(endpoint: endpoint, pipePath: pipePath, mode: mode, configuredSize: nil, exportSize: exportSize,
                                   streamPosition: streamPosition.withLock { $0 }, seed: seed, strict: strict, freshServer: nil)
