@@ -30,26 +30,21 @@ enum SeekingCases {
             "seeking/backward-write-enters-error-state",
             "A write below the highwater fails with EIO and later requests fail with EIO too",
             .reference("client tried to seek backwards and write: the streaming plugin does not support this"),
-            size: streamSize, role: .errorProbe(order: 1)
+            size: streamSize, role: .endsStream(order: 1)
         ) { context in
-            let start = context.streamPosition
-            var requests: [StreamRequest] = start == 0 ? Requests.sequentialWrites([4096, 4096]) : []
-            let highwater = start == 0 ? 8192 : start
-            requests += [
-                .write(offset: highwater - 4096, length: 512, fua: false),
-                .write(offset: highwater, length: 512, fua: false),
-                .read(offset: highwater + mib, length: 512),
-            ]
-            try context.runStream([requests])
+            try context.runStream([Requests.sequentialWrites([4096, 4096]) + [
+                .write(offset: 4096, length: 512, fua: false), .write(offset: 8192, length: 512, fua: false),
+                .read(offset: 8192 + mib, length: 512),
+            ]])
         },
         ConformanceCase(
             "seeking/error-state-refuses-new-connections",
             "Once in the error state, new connections are refused",
-            .reference("unrecoverable error state, no new connections can be opened"), size: streamSize, role: .errorProbe(order: 2)
+            .reference("unrecoverable error state, no new connections can be opened"), size: streamSize, role: .endsStream(order: 2)
         ) { context in
-            // On a fresh server the stream is first pushed into the error state; a target is already there.
-            let phases: [[StreamRequest]] = context.streamPosition == 0
-                ? [[.write(offset: 0, length: 4096, fua: false), .write(offset: 0, length: 512, fua: false)]] : []
+            // The stream is first pushed into the error state, unless an earlier case on the target already ended it.
+            let phases: [[StreamRequest]] = context.streamEnded
+                ? [] : [[.write(offset: 0, length: 4096, fua: false), .write(offset: 0, length: 512, fua: false)]]
             try context.runStream(phases) {
                 let late = try NBDConnection(cancellation: context.cancellation)
                 do {
@@ -64,7 +59,8 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/read-below-highwater-enters-error-state",
             "In write mode a read below the highwater fails with EIO and so do later requests",
-            .reference("client tried to read, but the streaming plugin is being used in write mode (write= parameter)"), size: streamSize
+            .reference("client tried to read, but the streaming plugin is being used in write mode (write= parameter)"), size: streamSize,
+            role: .endsStream(order: 1)
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 8192, fua: false), .read(offset: 0, length: 512),
@@ -74,13 +70,10 @@ enum SeekingCases {
         ConformanceCase(
             "seeking/backward-read-enters-error-state",
             "In read mode a read below the highwater fails with EIO and so do later reads",
-            .reference("client tried to seek backwards and read: the streaming plugin does not support this"), mode: .read, size: streamSize, role: .errorProbe(order: 1)
+            .reference("client tried to seek backwards and read: the streaming plugin does not support this"), mode: .read, size: streamSize, role: .endsStream(order: 1)
         ) { context in
-            let start = context.streamPosition
-            var requests: [StreamRequest] = start == 0 ? [.read(offset: 0, length: 8192)] : []
-            let highwater = start == 0 ? 8192 : start
-            requests += [.read(offset: highwater - 4096, length: 512), .read(offset: highwater, length: 512)]
-            try context.runStream([requests], pipeLength: highwater + 4096)
+            try context.runStream([[.read(offset: 0, length: 8192), .read(offset: 4096, length: 512), .read(offset: 8192, length: 512)]],
+                                  pipeLength: 8192 + 4096)
         },
         ConformanceCase(
             "seeking/random-write-workload",
@@ -89,7 +82,8 @@ enum SeekingCases {
         ) { context in
             var generator = RandomWorkload(seed: context.seed)
             let commands = RandomWorkload.Commands(try context.advertised())
-            try context.runStream([generator.writeMode(count: 300, exportSize: streamSize, advertised: commands)])
+            // On a shared stream the workload must leave the stream usable for the cases after it.
+            try context.runStream([generator.writeMode(count: 300, exportSize: streamSize, advertised: commands, mayEnd: context.isFreshServer)])
         },
         ConformanceCase(
             "seeking/random-read-workload",
@@ -97,7 +91,7 @@ enum SeekingCases {
             .manPage("If the NBD client opens the NBD port and reads from the start to the end of the disk without seeking backwards, then you can turn a local pipe or socket into a stream of data for that client"), mode: .read, size: streamSize
         ) { context in
             var generator = RandomWorkload(seed: context.seed)
-            try context.runStream([generator.readMode(count: 200, exportSize: streamSize)], pipeLength: streamSize)
+            try context.runStream([generator.readMode(count: 200, exportSize: streamSize, mayEnd: context.isFreshServer)], pipeLength: streamSize)
         },
     ]
 }

@@ -12,9 +12,9 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/write-request-sizes",
             "Writes of 1 B to 32 MiB and odd sizes, one at a time, reach the pipe in order",
-            .manPage("If the NBD client opens the NBD port and writes from the start to the end of the disk without seeking backwards, then you can turn that into a stream of data on a local pipe or socket"), size: streamSize, role: .workload
+            .manPage("If the NBD client opens the NBD port and writes from the start to the end of the disk without seeking backwards, then you can turn that into a stream of data on a local pipe or socket"), size: streamSize
         ) { context in
-            try context.runStream([Requests.sequentialWrites(Requests.mixedSizes, from: context.streamPosition)])
+            try context.runStream([Requests.sequentialWrites(Requests.mixedSizes)])
         },
         writesInFlight(16, requestLength: 64 * kib, count: 256),
         writesInFlight(64, requestLength: 4 * kib + 1, count: 1024),
@@ -78,16 +78,16 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-request-sizes",
             "In read mode, reads of 1 B to 32 MiB and odd sizes return the bytes fed into the pipe",
-            .manPage("If the NBD client opens the NBD port and reads from the start to the end of the disk without seeking backwards, then you can turn a local pipe or socket into a stream of data for that client"), mode: .read, size: streamSize, role: .workload
+            .manPage("If the NBD client opens the NBD port and reads from the start to the end of the disk without seeking backwards, then you can turn a local pipe or socket into a stream of data for that client"), mode: .read, size: streamSize
         ) { context in
-            try context.runStream([Requests.sequentialReads(Requests.mixedSizes, from: context.streamPosition)])
+            try context.runStream([Requests.sequentialReads(Requests.mixedSizes)])
         },
         readsInFlight(16, requestLength: 64 * kib, count: 128),
         readsInFlight(64, requestLength: 4 * kib + 1, count: 1024),
         ConformanceCase(
             "sequential/read-end-of-file-is-eio",
             "In read mode, a pipe that ends before the request is satisfied gives EIO",
-            .reference("read: unexpected end of file reading from the pipe"), mode: .read, size: streamSize
+            .reference("read: unexpected end of file reading from the pipe"), mode: .read, size: streamSize, role: .endsStream(order: 1)
         ) { context in
             let reads = Requests.sequentialReads([4096, 4096, 4096])
             try context.runStream([reads], pipeLength: 4096 + 100)

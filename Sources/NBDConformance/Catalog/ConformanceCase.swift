@@ -1,13 +1,15 @@
-/// How a case can run against a server the harness did not start (`--target`), which streams only once.
+/// How a case runs against a server the harness did not start (`--target`), which streams only once: every case
+/// that leaves the stream usable runs as the next segment of it, and one case that ends the stream runs last.
 public enum TargetRole: Sendable, Equatable {
-    /// Leaves the stream untouched, so it can run first.
+    /// Leaves the stream untouched, so it runs first.
     case negotiation
-    /// The one full streaming workload for the target's mode, verified through `--pipe`.
-    case workload
-    /// Puts the server into its error state, so these run last, in this order.
-    case errorProbe(order: Int)
-    /// Needs a server of its own (a particular size, an empty stream, …); skipped against a target.
-    case freshServerOnly
+    /// Streams a segment: its offsets are relative to the highwater the previous segment left.
+    case segment
+    /// Ends the stream (the error state, end of file). These run last, by `order`; only the first of order 1
+    /// that runs ends the stream, and the cases of higher order follow it up.
+    case endsStream(order: Int)
+    /// Cannot run on a shared stream, for the reason given.
+    case freshServerOnly(String)
 }
 
 /// The out-of-order windows a case's server is started with: nbd-streaming's `reorder=` and `retain=`, an
@@ -59,7 +61,7 @@ public struct ConformanceCase: Sendable {
 
     init(
         _ id: String, _ summary: String, _ requirement: Requirement, profile: Profile? = .streaming, writesToExport: Bool = false,
-        mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .freshServerOnly, isLong: Bool = false,
+        mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .segment, isLong: Bool = false,
         windows: StreamWindows = .none, timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
     ) {
         self.id = id

@@ -32,7 +32,7 @@ struct RandomWorkload {
 
     /// `count` write-mode requests staying within `exportSize` and using only the commands and flags the server
     /// advertised (FLUSH, FUA, WRITE_ZEROES).
-    mutating func writeMode(count: Int, exportSize: UInt64, advertised: Commands = .all) -> [StreamRequest] {
+    mutating func writeMode(count: Int, exportSize: UInt64, advertised: Commands = .all, mayEnd: Bool = true) -> [StreamRequest] {
         var requests: [StreamRequest] = []
         var highwater: UInt64 = 0
         for _ in 0 ..< count {
@@ -50,7 +50,7 @@ struct RandomWorkload {
             if case .zero = requests.last! { highwater += gap + length }
             if case .write = requests.last! { highwater += gap + length }
         }
-        if below(2) == 0, highwater > 0 {
+        if below(2) == 0, highwater > 0, mayEnd {
             let back = below(highwater)
             requests.append(.write(offset: back, length: 1 + below(4096), fua: false))
             requests.append(.write(offset: highwater, length: 512, fua: false))
@@ -59,7 +59,7 @@ struct RandomWorkload {
     }
 
     /// `count` read-mode reads, with forward gaps that the server must read and discard.
-    mutating func readMode(count: Int, exportSize: UInt64) -> [StreamRequest] {
+    mutating func readMode(count: Int, exportSize: UInt64, mayEnd: Bool = true) -> [StreamRequest] {
         var requests: [StreamRequest] = []
         var highwater: UInt64 = 0
         for _ in 0 ..< count {
@@ -68,7 +68,7 @@ struct RandomWorkload {
             requests.append(.read(offset: highwater + gap, length: length))
             highwater += gap + length
         }
-        if below(2) == 0, highwater > 0 {
+        if below(2) == 0, highwater > 0, mayEnd {
             requests.append(.read(offset: below(highwater), length: 512))
             requests.append(.read(offset: highwater, length: 512))
         }

@@ -15,6 +15,8 @@ public struct StreamModel: Sendable {
     private var held: [HeldWrite] = []
     public private(set) var highwater: UInt64 = 0
     public private(set) var inErrorState = false
+    /// Read mode: a read went past `pipeLength`, so the server must see the pipe's end of file.
+    public private(set) var readsPastPipeEnd = false
     /// Write mode: the bytes the pipe must receive. Read mode: the bytes consumed from the pipe.
     public private(set) var stream = ExpectedStream()
 
@@ -147,7 +149,10 @@ public struct StreamModel: Sendable {
         if inErrorState { return .failure(errno: EIO) }
         // retain= keeps the last bytes read, so a read may reach that far back.
         guard offset >= highwater || highwater - offset <= windows.retain else { return enterErrorState() }
-        guard offset + length <= pipeLength else { return enterErrorState() }
+        guard offset + length <= pipeLength else {
+            readsPastPipeEnd = true
+            return enterErrorState()
+        }
         if offset + length > highwater {
             stream.append(.pattern, length: offset + length - highwater)
             highwater = offset + length

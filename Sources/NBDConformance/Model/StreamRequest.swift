@@ -17,6 +17,19 @@ public enum StreamRequest: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension StreamRequest {
+    /// The same request `distance` bytes further on (saturating, so a request past the end stays past it).
+    func shifted(by distance: UInt64) -> StreamRequest {
+        func move(_ offset: UInt64) -> UInt64 { offset.addingReportingOverflow(distance).overflow ? .max : offset + distance }
+        switch self {
+        case .write(let offset, let length, let fua): return .write(offset: move(offset), length: length, fua: fua)
+        case .zero(let offset, let length): return .zero(offset: move(offset), length: length)
+        case .read(let offset, let length): return .read(offset: move(offset), length: length)
+        case .flush: return .flush
+        }
+    }
+}
+
 /// What the server must answer to one request.
 public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
     case success

@@ -22,14 +22,21 @@ public final class CaseContext: Sendable {
     let interruption: CaseInterruption
     /// The server the harness started for this case; nil against a target.
     let freshServer: FreshServer?
+    /// Against a target: the pipe end the harness holds for the whole run, shared by every segment.
+    let sharedPipe: SharedPipe?
+    /// Against a target: an earlier case already ended the stream (error state or end of file).
+    let streamEnded: Bool
     /// Where the stream stands after `runStream`, so a target's later cases know the highwater.
     private let streamEnd = Mutex<UInt64>(0)
     /// What an informational (MAY) case observed, reported with its pass.
     private let notes = Mutex<[String]>([])
 
     init(endpoint: NBDEndpoint, pipePath: String?, mode: StreamMode, configuredSize: UInt64?, exportSize: UInt64, streamPosition: UInt64,
-         seed: UInt64, strict: Bool, windows: StreamWindows = .none, freshServer: FreshServer?) {
+         seed: UInt64, strict: Bool, windows: StreamWindows = .none, freshServer: FreshServer?, sharedPipe: SharedPipe? = nil,
+         streamEnded: Bool = false) {
         self.strict = strict
+        self.sharedPipe = sharedPipe
+        self.streamEnded = streamEnded
         self.windows = windows
         self.endpoint = endpoint
         self.pipePath = pipePath
@@ -47,6 +54,9 @@ public final class CaseContext: Sendable {
     static let defaultExportSize: UInt64 = 9_223_372_035_781_033_984
 
     var isFreshServer: Bool { freshServer != nil }
+
+    /// The export's end as a case's requests see it: runStream places them after `streamPosition`.
+    var segmentEnd: UInt64 { exportSize - streamPosition }
     var cancellation: Cancellation { interruption.cancellation }
 
     var finalStreamPosition: UInt64 { max(streamEnd.withLock { $0 }, streamPosition) }

@@ -55,7 +55,7 @@ public enum ConformanceRun {
                         result = CaseResult(entry.testCase, status: .skipped, message: "excluded", seconds: 0)
                     } else {
                         let (ran, streamEnd) = runner.run(entry.testCase)
-                        if let streamEnd { target?.advance(to: streamEnd) }
+                        target?.finished(entry.testCase, result: ran, streamEnd: streamEnd)
                         result = ran
                     }
                     results.store(result, at: index)
@@ -66,6 +66,7 @@ public enum ConformanceRun {
         }
         workers.forEach { $0.start() }
         results.waitForWorkers(workers.count)
+        target?.close()
         return RunReport(results: results.all, startedAt: startedAt, seconds: Date().timeIntervalSince(startedAt), properties: properties)
     }
 

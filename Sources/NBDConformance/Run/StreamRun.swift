@@ -3,7 +3,8 @@ import NBDClient
 /// Runs phases of requests against the case's server, checks every reply against the stream model and the
 /// pipe against the stream the model predicts.
 extension CaseContext {
-    /// Runs `phases` of requests, each on a new connection, with `depth` requests in flight; checks every reply
+    /// Runs `phases` of requests, each on a new connection, placed after `streamPosition` (0 on a fresh server, where
+    /// the previous segment ended on a target), with `depth` requests in flight; checks every reply
     /// against the stream model and, in write mode, every byte of the pipe. `pipeLength` is how much a read-mode
     /// server is fed (default: exactly what the reads consume). With `memoryLimit`, a server whose processes grew
     /// past it fails the case.
@@ -13,8 +14,12 @@ extension CaseContext {
     func runStream(_ phases: [[StreamRequest]], depth: Int = 1, pipeLength: UInt64? = nil, memoryLimit: UInt64? = nil,
                    maximumPayload: UInt64 = StreamModel.defaultMaximumPayload, concurrent: Bool = false,
                    whileServing: () throws -> Void = {}) throws {
-        let plannedPhases = plan(phases, pipeLength: pipeLength, maximumPayload: maximumPayload, concurrent: concurrent)
-        let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeLength)
+        let shift = streamPosition
+        let placed = phases.map { $0.map { $0.shifted(by: shift) } }
+        let pipeEnd = pipeLength.map { $0 + shift }
+        let plannedPhases = plan(placed, pipeLength: pipeEnd, maximumPayload: maximumPayload, concurrent: concurrent)
+        let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeEnd,
+                                          endOfFile: plannedPhases.readsPastPipeEnd)
 
         // Whatever happens to the requests, the pipe side is finished, so no verifier or feeder thread is left behind.
         let sending = Result { () throws -> [WorkloadRunner.Discrepancy] in
@@ -43,7 +48,7 @@ extension CaseContext {
 
     /// Each request with the outcome the model predicts, and the stream they make.
     private func plan(_ phases: [[StreamRequest]], pipeLength: UInt64?, maximumPayload: UInt64, concurrent: Bool)
-        -> (requests: [[(StreamRequest, ExpectedOutcome)]], stream: ExpectedStream) {
+        -> (requests: [[(StreamRequest, ExpectedOutcome)]], stream: ExpectedStream, readsPastPipeEnd: Bool) {
         var planner = StreamModel(mode: mode, exportSize: exportSize, maximumPayload: maximumPayload, pipeLength: pipeLength ?? .max,
                                   windows: windows)
         // The model starts where the stream stands, so a target that already streamed is planned correctly.
@@ -54,7 +59,7 @@ extension CaseContext {
         }
         if concurrent { planner.lastConnectionClosed() }
         recordStreamEnd(planner.highwater)
-        return (requests, planner.stream)
+        return (requests, planner.stream, planner.readsPastPipeEnd)
     }
 
     private func reportStream(discrepancies: [WorkloadRunner.Discrepancy], pipeProblem: String?) throws {
