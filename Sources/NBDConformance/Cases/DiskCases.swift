@@ -230,6 +230,25 @@ enum DiskCases {
             try context.runDisk([[.read(offset: 0, length: 64 * unit)]], model: &model, on: reader)
         },
         diskCase(
+            "disk/structured-read-chunks-cover-once",
+            "Structured READ replies carry the request's cookie and chunks that cover the range exactly once, with the data written",
+            .spec(.must, "Request types", "The server MUST NOT send content chunks that overlap with any earlier content or error chunk")
+        ) { context, advertised in
+            var model = context.diskModel(advertised)
+            let unit = max(advertised.alignment, 4 * kib)
+            // Data, a zeroed run and bytes never written, so servers that send holes send them too.
+            var setup: [[DiskRequest]] = [[.write(offset: 0, length: 32 * unit, fua: false, generation: 1)]]
+            if advertised.zero { setup.append([.zero(offset: 8 * unit, length: 8 * unit, noHole: false)]) }
+            try context.runDisk(setup, model: &model)
+            let socket = try context.rawSocket()
+            try socket.enterTransmissionWithStructuredReplies()
+            for (index, (offset, length)) in [(0, 64 * unit), (unit, 20 * unit), (0, min(advertised.workloadMaximumPayload, 1 << 20))].enumerated() {
+                let expected = model.apply(.read(offset: offset, length: length)).1!
+                try StructuredReadCheck.check(socket, offset: offset, length: UInt32(length), cookie: 0xC0DE_0000 + UInt64(index), expected: expected)
+            }
+            try socket.sendDisconnect()
+        },
+        diskCase(
             "disk/read-only-refuses-writes",
             "A read-only export refuses WRITE, WRITE_ZEROES and TRIM (under --strict: with EPERM)",
             .spec(.must, "Transmission flags", "If this flag is set, the server MUST error subsequent write operations to the export."),
@@ -278,4 +297,49 @@ func expectThrows(_ what: String, _ body: () throws -> Void) throws -> NBDError 
         return error
     }
     throw CaseFailure("\(what) succeeded", details: "expected: failure\nactual:   success", kind: .wrongReply)
+}
+
+/// The structured-reply rules for READ, checked on the raw wire (libnbd reassembles chunks and hides them).
+enum StructuredReadCheck {
+    /// Reads `length` bytes at `offset` with cookies no other request uses, and checks that the chunks carry the
+    /// request's cookie, stay within the request, cover it exactly once, end with NBD_REPLY_FLAG_DONE, and that
+    /// the bytes match `expected` where it knows them.
+    static func check(_ socket: RawNBDSocket, offset: UInt64, length: UInt32, cookie: UInt64, expected: DiskModel.Expectation) throws {
+        try socket.sendRead(cookie: cookie, offset: offset, length: length)
+        var covered = [Bool](repeating: false, count: Int(length))
+        while true {
+            let chunk = try socket.readStructuredChunk(maximumPayload: length + 8)
+            try expectEqual(chunk.cookie, cookie, "the chunk's cookie")
+            switch Wire.Chunk(rawValue: chunk.type) {
+            case .offsetData, .offsetHole:
+                let payload = chunk.payload
+                try expect(payload.count >= (chunk.type == Wire.Chunk.offsetData.rawValue ? 9 : 12), "a data or hole chunk has its fields",
+                           expected: "offset and data (or hole size)", actual: "\(payload.count) bytes")
+                let start = RawNBDSocket.integer(Array(payload[0 ..< 8]))
+                let size = chunk.type == Wire.Chunk.offsetData.rawValue ? UInt64(payload.count - 8) : RawNBDSocket.integer(Array(payload[8 ..< 12]))
+                try expect(start >= offset && start + size <= offset + UInt64(length), "the chunk lies within the request",
+                           expected: "within \(offset) ..< \(offset + UInt64(length))", actual: "\(start) ..< \(start + size)")
+                for index in Int(start - offset) ..< Int(start - offset + size) {
+                    if covered[index] {
+                        throw CaseFailure("chunks overlap at request byte \(index)", details: "chunk \(start) ..< \(start + size) covers bytes already sent",
+                                          kind: .wrongReply)
+                    }
+                    covered[index] = true
+                    let byte: UInt8 = chunk.type == Wire.Chunk.offsetData.rawValue ? payload[8 + index - Int(start - offset)] : 0
+                    if expected.known[index], byte != expected.bytes[index] {
+                        throw CaseFailure("different data at request byte \(index)",
+                                          details: "expected 0x\(String(expected.bytes[index], radix: 16)), read 0x\(String(byte, radix: 16))", kind: .wrongReply)
+                    }
+                }
+            case Wire.Chunk.none?:
+                break
+            default:
+                throw CaseFailure("the read failed: chunk type 0x\(String(chunk.type, radix: 16))", kind: .wrongReply)
+            }
+            if chunk.isDone { break }
+        }
+        if let hole = covered.firstIndex(of: false) {
+            throw CaseFailure("the chunks leave request byte \(hole) uncovered", kind: .wrongReply)
+        }
+    }
 }

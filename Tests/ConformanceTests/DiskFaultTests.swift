@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import NBDConformance
+
+extension ServerRuns {
+    /// The disk profile can fail: nbd-fault-proxy sits between the harness and nbdkit's memory plugin and
+    /// injects one disk fault into the traffic; the case meant to catch it must fail, with no harness error.
+    @Suite(.serialized)
+    struct DiskFaultTests {
+        struct Fault: Sendable, CustomTestStringConvertible {
+            let name: String
+            let caughtBy: String
+            let kind: FailureKind
+            var testDescription: String { name }
+        }
+
+        static let faults: [Fault] = [
+            Fault(name: "stale-read", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
+            Fault(name: "off-by-one-write", caughtBy: "disk/read-back-request-sizes", kind: .wrongReply),
+            Fault(name: "extents-that-lie", caughtBy: "disk/block-status-agrees-with-data", kind: .wrongReply),
+            Fault(name: "overlapping-chunks", caughtBy: "disk/structured-read-chunks-cover-once", kind: .wrongReply),
+            Fault(name: "wrong-cookie", caughtBy: "disk/pipelined-64-in-flight", kind: .nbdError),
+            Fault(name: "zeroes-at-wrong-offset", caughtBy: "disk/write-zeroes-read-back-zero", kind: .wrongReply),
+            Fault(name: "flush-covers-own-connection-only", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
+        ]
+
+        @Test(arguments: faults)
+        func diskFaultFailsTheCaseMeantToCatchIt(_ fault: Fault) throws {
+            let proxy = try BuiltProducts.require(BuiltProducts.faultProxy)
+            let nbdkit = try BuiltProducts.tool("nbdkit")
+            // Both processes are in the case's process group, which the harness ends with the case.
+            let template = "'\(nbdkit)' -f -U \"$DIR/upstream.sock\" memory $SIZE & exec '\(proxy)' \"$SOCKET\" \"$DIR/upstream.sock\" \(fault.name)"
+            let run = try InProcessRun.run({
+                $0.profile = .disk
+                $0.jobs = 2
+                $0.timeout = 10
+            }, deployment: .serverTemplate(template))
+            let verdict = try #require(run.result(fault.caughtBy), "\(fault.caughtBy) did not run")
+            #expect(verdict.status == .failed, "\(run.console)")
+            #expect(verdict.kind == fault.kind, "\(verdict.message ?? "") \(verdict.details ?? "")")
+            #expect(run.status == 1)
+            #expect(run.ids(with: .error).isEmpty, "harness errors: \(run.console)")
+        }
+
+        /// Without a fault the proxy is transparent: the whole disk catalog passes through it.
+        @Test func theProxyWithoutAFaultIsTransparent() throws {
+            let proxy = try BuiltProducts.require(BuiltProducts.faultProxy)
+            let nbdkit = try BuiltProducts.tool("nbdkit")
+            let template = "'\(nbdkit)' -f -U \"$DIR/upstream.sock\" memory $SIZE & exec '\(proxy)' \"$SOCKET\" \"$DIR/upstream.sock\" none"
+            let run = try InProcessRun.run({
+                $0.profile = .disk
+                $0.jobs = 2
+            }, deployment: .serverTemplate(template))
+            #expect(run.status == 0, "\(run.console)")
+        }
+    }
+}
