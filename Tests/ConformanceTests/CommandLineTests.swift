@@ -45,3 +45,16 @@ struct CommandLineTests {
         #expect(Catalog.all.allSatisfy { Catalog.groups.contains($0.group) && !$0.name.isEmpty })
     }
 }
+
+/// docs/conformance.md lists every case of both profiles with its requirement; a case added or reworded
+/// without the docs fails here.
+struct CatalogDocumentationTests {
+    @Test func everyCaseAndItsRequirementIsDocumented() throws {
+        let document = try String(contentsOfFile: BuiltProducts.packageRoot + "/docs/conformance.md", encoding: .utf8)
+        for testCase in Catalog.all {
+            let quote = testCase.requirement.quote.replacingOccurrences(of: "|", with: "\\|")
+            #expect(document.contains("| `\(testCase.id)` | \(testCase.level.rawValue)"), "\(testCase.id) is not in docs/conformance.md")
+            #expect(document.contains(quote), "the requirement of \(testCase.id) is not in docs/conformance.md")
+        }
+    }
+}
