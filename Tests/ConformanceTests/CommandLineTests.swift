@@ -14,6 +14,9 @@ struct CommandLineTests {
         ["--target", "ftp://example"],
         ["--timeout", "0"],
         ["--jobs", "0"],
+        ["--profile", "tape"],
+        ["--profile", "disk", "--server", "true", "--allow-writes"],
+        ["--allow-writes", "--target", "unix:/nonexistent"],
     ]
 
     @Test(arguments: usageMistakes)

@@ -78,6 +78,29 @@ extension ServerRuns {
             #expect(failure.output.contains(#"MUST proto.md § Request types: "If an error occurs, the server MUST set the appropriate error code in the error field.""#))
         }
 
+        /// A live export: without --allow-writes only the cases that do not write run, and nothing is written.
+        @Test func targetRunsTheReadOnlySubsetUnlessWritesAreAllowed() throws {
+            let nbdkit = try BuiltProducts.tool("nbdkit")
+            let directory = try SpawnedServerEnvironment.makeTemporaryDirectory()
+            defer { SpawnedServerEnvironment.removeDirectory(directory) }
+            let socket = directory + "/nbd.sock"
+            let server = try ServerProcess(command: "'\(nbdkit)' -f -U '\(socket)' memory 64M", placeholders: [:], logPath: directory + "/log")
+            defer { server.stop(grace: 2) }
+            try SocketWaiter.waitUntilListening(path: socket, server: server, seconds: 10)
+            let readOnly = try InProcessRun.run({ $0.profile = .disk }, deployment: .target(.unix(path: socket), pipe: nil))
+            #expect(readOnly.status == 0, "\(readOnly.console)")
+            #expect(readOnly.result("disk/random-workload")?.message == "writes to the live export: needs --allow-writes")
+            #expect(readOnly.result("disk/read-past-end-einval") == nil)
+            #expect(readOnly.result("negotiation/list-exports")?.status == .passed)
+            let writable = try InProcessRun.run({
+                $0.profile = .disk
+                $0.allowWrites = true
+            }, deployment: .target(.unix(path: socket), pipe: nil))
+            #expect(writable.status == 0, "\(writable.console)")
+            #expect(writable.result("disk/random-workload")?.status == .passed)
+            #expect(writable.result("disk/size-reported")?.status == .passed)
+        }
+
         @Test func diskProfileNeedsAServerOrATarget() throws {
             let result = try ChildProcess.run(try BuiltProducts.require(BuiltProducts.conformance), ["--profile", "disk"])
             #expect(result.status == 2)

@@ -21,6 +21,7 @@ extension ServerRuns {
             #expect(try xpath("string(//testcase[1]/@classname)", report) == "nbd-conformance.negotiation")
             #expect(try xpath("string(//property[@name='libnbd']/@value)", report).hasPrefix("1."))
             #expect(try xpath("string(//testcase[@name='read-mode-is-read-only']/failure/@type)", report) == "assertion")
+            #expect(try xpath("string(//testcase[@name='block-sizes-reported']/system-out)", report) == "no NBD_INFO_BLOCK_SIZE")
             // The failure quotes the requirement it checks, with its level and source.
             #expect(try xpath("string(//testcase[@name='read-mode-is-read-only']/failure)", report)
                 .contains(#"MUST nbdkit-streaming-plugin(1): "nbdkit streaming read=PIPE [size=SIZE]""#))

@@ -35,7 +35,9 @@ public enum JUnitReporter {
         let about = "\(result.summary)\n\(result.requirement)"
         switch result.status {
         case .passed:
-            return open + "/>\n"
+            // What a MAY case observed travels with its pass.
+            guard let note = result.message else { return open + "/>\n" }
+            return open + ">\n      <system-out>\(escape(note))</system-out>\n    </testcase>\n"
         case .skipped:
             return open + ">\n      <skipped message=\"\(message)\"/>\n    </testcase>\n"
         case .failed:
