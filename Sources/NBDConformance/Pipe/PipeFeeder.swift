@@ -43,7 +43,7 @@ final class PipeFeeder: Sendable {
     private func feed() -> String? {
         let fd: Int32
         switch end.acquire(flags: O_WRONLY) {
-        case .success(let acquired): fd = acquired.fd
+        case .success(let descriptor): fd = descriptor
         case .failure(let error): return error.reason
         }
         // A fresh server sees end of file when its feeder closes; a target's shared end stays open.

@@ -53,8 +53,7 @@ final class PipeVerifier: Sendable {
     private func verify() -> PipeVerdict {
         let fd: Int32
         switch end.acquire(flags: O_RDONLY) {
-        case .success(let acquired):
-            fd = acquired.fd
+        case .success(let descriptor): fd = descriptor
         case .failure(let error):
             return .unreadable(error.reason)
         }

@@ -63,16 +63,16 @@ enum PipeEnd: Sendable {
         }
     }
 
-    /// The descriptor and whether the caller must close it.
-    func acquire(flags: Int32) -> Result<(fd: Int32, owned: Bool), PipeOpenError> {
+    /// The descriptor: opened here for `.own` (the caller closes it), the run's for `.shared` (left open).
+    func acquire(flags: Int32) -> Result<Int32, PipeOpenError> {
         switch self {
         case .own(let path):
             let fd = open(path, flags | O_CLOEXEC)
             guard fd >= 0 else { return .failure(PipeOpenError(reason: "open \(path): \(String(cString: strerror(errno)))")) }
             Fifo.enlargeBuffer(fd)
-            return .success((fd, true))
+            return .success(fd)
         case .shared(let pipe):
-            return pipe.open().map { ($0, false) }
+            return pipe.open()
         }
     }
 }
