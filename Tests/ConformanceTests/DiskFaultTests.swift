@@ -24,17 +24,21 @@ extension ServerRuns {
             Fault(name: "flush-covers-own-connection-only", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
         ]
 
-        @Test(arguments: faults)
-        func diskFaultFailsTheCaseMeantToCatchIt(_ fault: Fault) throws {
+        /// nbdkit memory behind the proxy; both are in the case's process group, which the harness ends with the case.
+        private static func runThroughProxy(fault: String) throws -> InProcessRun {
             let proxy = try BuiltProducts.require(BuiltProducts.faultProxy)
             let nbdkit = try BuiltProducts.tool("nbdkit")
-            // Both processes are in the case's process group, which the harness ends with the case.
-            let template = "'\(nbdkit)' -f -U \"$DIR/upstream.sock\" memory $SIZE & exec '\(proxy)' \"$SOCKET\" \"$DIR/upstream.sock\" \(fault.name)"
-            let run = try InProcessRun.run({
+            let template = "'\(nbdkit)' -f -U \"$DIR/upstream.sock\" memory $SIZE & exec '\(proxy)' \"$SOCKET\" \"$DIR/upstream.sock\" \(fault)"
+            return try InProcessRun.run({
                 $0.profile = .disk
                 $0.jobs = 2
                 $0.timeout = 10
             }, deployment: .serverTemplate(template))
+        }
+
+        @Test(arguments: faults)
+        func diskFaultFailsTheCaseMeantToCatchIt(_ fault: Fault) throws {
+            let run = try Self.runThroughProxy(fault: fault.name)
             let verdict = try #require(run.result(fault.caughtBy), "\(fault.caughtBy) did not run")
             #expect(verdict.status == .failed, "\(run.console)")
             #expect(verdict.kind == fault.kind, "\(verdict.message ?? "") \(verdict.details ?? "")")
@@ -44,13 +48,7 @@ extension ServerRuns {
 
         /// Without a fault the proxy is transparent: the whole disk catalog passes through it.
         @Test func theProxyWithoutAFaultIsTransparent() throws {
-            let proxy = try BuiltProducts.require(BuiltProducts.faultProxy)
-            let nbdkit = try BuiltProducts.tool("nbdkit")
-            let template = "'\(nbdkit)' -f -U \"$DIR/upstream.sock\" memory $SIZE & exec '\(proxy)' \"$SOCKET\" \"$DIR/upstream.sock\" none"
-            let run = try InProcessRun.run({
-                $0.profile = .disk
-                $0.jobs = 2
-            }, deployment: .serverTemplate(template))
+            let run = try Self.runThroughProxy(fault: "none")
             #expect(run.status == 0, "\(run.console)")
         }
     }

@@ -9,17 +9,7 @@ final class Socket: Sendable {
     static func connect(unixPath path: String) -> Socket? {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard status == 0 else {
+        guard withAddress(path, { Glibc.connect(fd, $0, $1) }) == 0 else {
             Glibc.close(fd)
             return nil
         }
@@ -37,6 +27,12 @@ final class Socket: Sendable {
 
     static func listen(unixPath path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0, withAddress(path, { bind(fd, $0, $1) }) == 0, Glibc.listen(fd, 64) == 0 else { return -1 }
+        return fd
+    }
+
+    /// Calls `body` with the sockaddr_un of `path`.
+    private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -44,11 +40,9 @@ final class Socket: Sendable {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard fd >= 0, bound == 0, Glibc.listen(fd, 64) == 0 else { return -1 }
-        return fd
     }
 
     func read(_ count: Int) -> [UInt8]? {
