@@ -7,21 +7,14 @@ extension ServerRuns {
     /// injects one disk fault into the traffic; the case meant to catch it must fail, with no harness error.
     @Suite(.serialized)
     struct DiskFaultTests {
-        struct Fault: Sendable, CustomTestStringConvertible {
-            let name: String
-            let caughtBy: String
-            let kind: FailureKind
-            var testDescription: String { name }
-        }
-
-        static let faults: [Fault] = [
-            Fault(name: "stale-read", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
-            Fault(name: "off-by-one-write", caughtBy: "disk/read-back-request-sizes", kind: .wrongReply),
-            Fault(name: "extents-that-lie", caughtBy: "disk/block-status-agrees-with-data", kind: .wrongReply),
-            Fault(name: "overlapping-chunks", caughtBy: "disk/structured-read-chunks-cover-once", kind: .wrongReply),
-            Fault(name: "wrong-cookie", caughtBy: "disk/pipelined-64-in-flight", kind: .nbdError),
-            Fault(name: "zeroes-at-wrong-offset", caughtBy: "disk/write-zeroes-read-back-zero", kind: .wrongReply),
-            Fault(name: "flush-covers-own-connection-only", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
+        static let faults: [InjectedFault] = [
+            InjectedFault(name: "stale-read", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
+            InjectedFault(name: "off-by-one-write", caughtBy: "disk/read-back-request-sizes", kind: .wrongReply),
+            InjectedFault(name: "extents-that-lie", caughtBy: "disk/block-status-agrees-with-data", kind: .wrongReply),
+            InjectedFault(name: "overlapping-chunks", caughtBy: "disk/structured-read-chunks-cover-once", kind: .wrongReply),
+            InjectedFault(name: "wrong-cookie", caughtBy: "disk/pipelined-64-in-flight", kind: .nbdError),
+            InjectedFault(name: "zeroes-at-wrong-offset", caughtBy: "disk/write-zeroes-read-back-zero", kind: .wrongReply),
+            InjectedFault(name: "flush-covers-own-connection-only", caughtBy: "disk/multi-conn-flush-covers-all-connections", kind: .wrongReply),
         ]
 
         /// nbdkit memory behind the proxy; both are in the case's process group, which the harness ends with the case.
@@ -37,7 +30,7 @@ extension ServerRuns {
         }
 
         @Test(arguments: faults)
-        func diskFaultFailsTheCaseMeantToCatchIt(_ fault: Fault) throws {
+        func diskFaultFailsTheCaseMeantToCatchIt(_ fault: InjectedFault) throws {
             let run = try Self.runThroughProxy(fault: fault.name)
             let verdict = try #require(run.result(fault.caughtBy), "\(fault.caughtBy) did not run")
             #expect(verdict.status == .failed, "\(run.console)")
