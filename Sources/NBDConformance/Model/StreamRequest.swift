@@ -18,6 +18,15 @@ public enum StreamRequest: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension StreamRequest {
+    /// Whether offset and length are multiples of `block` (FLUSH always is).
+    func isAligned(to block: UInt64) -> Bool {
+        switch self {
+        case .write(let offset, let length, _), .zero(let offset, let length), .read(let offset, let length):
+            offset % block == 0 && length % block == 0
+        case .flush: true
+        }
+    }
+
     /// The same request `distance` bytes further on (saturating, so a request past the end stays past it).
     func shifted(by distance: UInt64) -> StreamRequest {
         func move(_ offset: UInt64) -> UInt64 { offset.addingReportingOverflow(distance).overflow ? .max : offset + distance }

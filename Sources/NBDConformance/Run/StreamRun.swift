@@ -16,6 +16,7 @@ extension CaseContext {
                    whileServing: () throws -> Void = {}) throws {
         let shift = streamPosition
         let placed = phases.map { $0.map { $0.shifted(by: shift) } }
+        try requireAligned(placed.joined())
         let pipeEnd = pipeLength.map { $0 + shift }
         let plannedPhases = plan(placed, pipeLength: pipeEnd, maximumPayload: maximumPayload, concurrent: concurrent)
         let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeEnd,
@@ -44,6 +45,16 @@ extension CaseContext {
             try expect(peakMemory <= memoryLimit, "the server's memory grew with the stream",
                        expected: "peak resident set <= \(memoryLimit >> 20) MiB", actual: "\(peakMemory >> 20) MiB")
         }
+    }
+
+    /// Requests are sent only within the advertised minimum block size; a case whose requests are not aligned to it
+    /// does not apply. (If the server cannot be asked, e.g. a target already in its error state, the case goes on.)
+    private func requireAligned<Requests: Sequence<StreamRequest>>(_ requests: Requests) throws {
+        let largestMinimum: UInt64 = 65536
+        guard requests.contains(where: { !$0.isAligned(to: largestMinimum) }),
+              let minimum = try? advertised().minimumBlock, minimum > 1,
+              let unaligned = requests.first(where: { !$0.isAligned(to: minimum) }) else { return }
+        throw CaseSkip("the server advertises a minimum block size of \(minimum); the case sends \(unaligned)")
     }
 
     /// Each request with the outcome the model predicts, and the stream they make.
