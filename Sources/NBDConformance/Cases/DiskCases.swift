@@ -23,7 +23,7 @@ enum DiskCases {
         diskCase(
             "disk/read-back-request-sizes",
             "Writes of 1 B to 1 MiB at unaligned offsets (or the advertised minimum block) read back exactly",
-            .spec(.must, "Request types", "The server MUST write the data to disk, and then send the reply message.")
+            .spec(.must, "Request types", "The server MUST write the data to disk, and then send the reply message."), layout: 2 * mib
         ) { context, advertised in
             var model = context.diskModel(advertised)
             let unit = advertised.alignment
@@ -269,10 +269,14 @@ enum DiskCases {
 
     /// A disk case: it asks what the server advertises first, so every request stays within it.
     private static func diskCase(
-        _ id: String, _ summary: String, _ requirement: Requirement, writes: Bool = true,
+        _ id: String, _ summary: String, _ requirement: Requirement, writes: Bool = true, layout: UInt64 = Requests.mib,
         body: @escaping @Sendable (CaseContext, Advertised) throws -> Void
     ) -> ConformanceCase {
         ConformanceCase(id, summary, requirement, profile: .disk, writesToExport: writes, mode: nil, size: diskSize, role: .negotiation) { context in
+            // A live export smaller than the case's fixed layout gets no such case.
+            if writes, context.exportSize < layout {
+                throw CaseSkip("the export (\(context.exportSize) bytes) is smaller than the \(layout) bytes the case lays out")
+            }
             try body(context, try context.advertised())
         }
     }
