@@ -112,7 +112,12 @@ let package = Package(
         // Processes, pipes and raw sockets for the tests that drive the real binary.
         .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol"], path: "Tests/TestSupport"),
         .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty"]),
+        // Test-only: an NBD proxy that injects one disk fault between the harness and a real disk server.
+        .executableTarget(name: "nbd-fault-proxy", path: "Tests/FaultProxy"),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty", "nbd-fault-proxy"]
+        ),
         // Hostile clients and the fault matrix, against the real binary (issue 5).
         .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
         // The TLS module against real nbdkit and libnbd, with keys made per run (issue 10).

@@ -28,6 +28,16 @@ extension NBDConnection {
     }
 
     @discardableResult
+    public func submitTrim(count: UInt64, offset: UInt64, completion: @escaping (Int32) -> Void) throws -> Int64 {
+        try check(nbd_aio_trim(handle, count, offset, makeCompletion(completion), 0))
+    }
+
+    @discardableResult
+    public func submitCache(count: UInt64, offset: UInt64, completion: @escaping (Int32) -> Void) throws -> Int64 {
+        try check(nbd_aio_cache(handle, count, offset, makeCompletion(completion), 0))
+    }
+
+    @discardableResult
     public func submitFlush(completion: @escaping (Int32) -> Void) throws -> Int64 {
         try check(nbd_aio_flush(handle, makeCompletion(completion), 0))
     }

@@ -9,15 +9,22 @@ import ReleaseInfo
 struct NBDConformanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nbd-conformance",
-        abstract: "Check a streaming NBD server against the NBD protocol and the nbdkit streaming contract.",
+        abstract: "Check an NBD server against the NBD protocol: a streaming server (nbdkit's streaming contract) or any disk.",
         discussion: """
             Exit status: 0 all selected cases passed (skips allowed), 1 a case failed, 2 usage or harness error.
-            The server template is a shell command; $SOCKET, $ARGS, $PIPE, $MODE and $SIZE are set in its environment.
+            The server template is a shell command; $SOCKET, $ARGS, $PIPE, $MODE, $SIZE and $DIR (the case's own
+            directory, for a backing file) are set in its environment.
             """,
         version: "nbd-conformance \(Release.version)")
 
-    @Flag(help: "Print the catalog (ID, level, description, reference) and exit.")
+    @Flag(help: "Print the catalog (ID, level, description, and the requirement quoted from its source) and exit.")
     var list = false
+
+    @Option(help: ArgumentHelp("streaming (nbdkit's streaming contract, the default) or disk (any writable random-access export).", valueName: "PROFILE"))
+    var profile: Profile = .streaming
+
+    @Flag(help: "With --target and --profile disk: let the cases write to the live export.")
+    var allowWrites = false
 
     @Option(help: ArgumentHelp("Shell command starting a fresh server per case (default: \(RunConfiguration.defaultTemplate)).",
                         valueName: "TEMPLATE"))
@@ -66,16 +73,22 @@ struct NBDConformanceCommand: ParsableCommand {
         if let target, NBDEndpoint(parsing: target) == nil { throw ValidationError("--target '\(target)' is not unix:PATH, tcp:HOST:PORT or an NBD URI") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if profile == .disk, server == nil, target == nil, !list {
+            throw ValidationError("--profile disk needs --server TEMPLATE or --target URI (the default server is a stream)")
+        }
+        if allowWrites, target == nil || profile != .disk { throw ValidationError("--allow-writes needs --target and --profile disk") }
     }
 
     func run() throws {
         if list {
-            try CatalogListing.print(filters: filter)
+            try CatalogListing.print(filters: filter, profile: profile)
             return
         }
         var deployment = RunConfiguration.Deployment.serverTemplate(server ?? Self.defaultTemplate())
         if let target, let endpoint = NBDEndpoint(parsing: target) { deployment = .target(endpoint, pipe: pipe) }
         var configuration = RunConfiguration(deployment: deployment, seed: seed ?? UInt64.random(in: 1 ... UInt64(UInt32.max)))
+        configuration.profile = profile
+        configuration.allowWrites = allowWrites
         configuration.filters = filter
         configuration.excludes = exclude
         configuration.strict = strict
@@ -105,3 +118,5 @@ struct NBDConformanceCommand: ParsableCommand {
         }
     }
 }
+
+extension Profile: ExpressibleByArgument {}

@@ -4,13 +4,13 @@ import Testing
 /// Selection is where a typo could turn a red run green, so its rules are pinned down.
 struct CaseSelectionTests {
     private func select(_ filters: [String], excluding excludes: [String] = [], strict: Bool = false, long: Bool = false) throws -> CaseSelection {
-        try CaseSelection(catalog: Catalog.all, filters: filters, excludes: excludes, strict: strict, long: long)
+        try CaseSelection(catalog: Catalog.cases(for: .streaming), filters: filters, excludes: excludes, strict: strict, long: long)
     }
 
     @Test func defaultRunHasTheMustTierWithoutLongCases() throws {
         let selection = try select([])
         #expect(selection.entries.allSatisfy { $0.testCase.level == .must && !$0.testCase.isLong && !$0.isExcluded })
-        #expect(selection.entries.count == Catalog.all.filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count)
+        #expect(selection.entries.count == Catalog.cases(for: .streaming).filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count)
     }
 
     @Test func globsMatchAcrossTheSlash() throws {

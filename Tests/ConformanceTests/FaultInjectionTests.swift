@@ -7,28 +7,19 @@ extension ServerRuns {
     /// with the harness itself reporting no errors.
     @Suite(.serialized)
     struct FaultInjectionTests {
-        struct Fault: Sendable, CustomTestStringConvertible {
-            let name: String
-            let caughtBy: String
-            let kind: FailureKind
-            /// Short for the fault that hangs, so its timeout costs little.
-            var timeout: Double = 20
-            var testDescription: String { name }
-        }
-
-        static let faults: [Fault] = [
+        static let faults: [InjectedFault] = [
             // The fault spares a first write of one byte, so the catching case must start with a longer one.
-            Fault(name: "drop-byte", caughtBy: "sequential/write-16-in-flight", kind: .streamMismatch),
-            Fault(name: "skip-zero-fill", caughtBy: "seeking/forward-write-gap-zero-filled", kind: .streamMismatch),
-            Fault(name: "accept-backward-write", caughtBy: "seeking/backward-write-enters-error-state", kind: .wrongReply),
-            Fault(name: "forget-error-state", caughtBy: "seeking/error-state-refuses-new-connections", kind: .assertion),
-            Fault(name: "lie-about-size", caughtBy: "negotiation/write-mode-size-and-flags", kind: .assertion),
-            Fault(name: "disconnect-on-unknown-option", caughtBy: "negotiation/unknown-option-answered-err-unsup", kind: .connection),
-            Fault(name: "never-answer-flush", caughtBy: "sequential/flush", kind: .timeout, timeout: 4),
+            InjectedFault(name: "drop-byte", caughtBy: "sequential/write-16-in-flight", kind: .streamMismatch),
+            InjectedFault(name: "skip-zero-fill", caughtBy: "seeking/forward-write-gap-zero-filled", kind: .streamMismatch),
+            InjectedFault(name: "accept-backward-write", caughtBy: "seeking/backward-write-enters-error-state", kind: .wrongReply),
+            InjectedFault(name: "forget-error-state", caughtBy: "seeking/error-state-refuses-new-connections", kind: .assertion),
+            InjectedFault(name: "lie-about-size", caughtBy: "negotiation/write-mode-size-and-flags", kind: .assertion),
+            InjectedFault(name: "disconnect-on-unknown-option", caughtBy: "negotiation/unknown-option-answered-err-unsup", kind: .connection),
+            InjectedFault(name: "never-answer-flush", caughtBy: "sequential/flush", kind: .timeout, timeout: 4),
         ]
 
         @Test(arguments: faults)
-        func faultFailsTheCaseMeantToCatchIt(_ fault: Fault) throws {
+        func faultFailsTheCaseMeantToCatchIt(_ fault: InjectedFault) throws {
             let faulty = try BuiltProducts.require(BuiltProducts.faultyServer)
             let run = try InProcessRun.run({
                 $0.jobs = 2

@@ -21,7 +21,7 @@ struct PipeVerifierTests {
         defer { SpawnedServerEnvironment.removeDirectory(directory) }
         let path = directory + "/pipe"
         try Fifo.create(at: path)
-        let verifier = PipeVerifier(path: path, expected: Self.expectedStream(), pattern: Self.pattern, ending: .endOfFile)
+        let verifier = PipeVerifier(end: .own(path), expected: Self.expectedStream(), pattern: Self.pattern, ending: .endOfFile)
         verifier.start()
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         try #require(fd >= 0)

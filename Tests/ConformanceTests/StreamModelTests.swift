@@ -19,9 +19,9 @@ struct StreamModelTests {
 
     @Test func outOfRangeRequestsLeaveTheStreamAlone() {
         var model = StreamModel(mode: .write, exportSize: 1000)
-        #expect(model.apply(.write(offset: 990, length: 11, fua: false)) == .failure(errno: ENOSPC))
-        #expect(model.apply(.read(offset: 1000, length: 1)) == .failure(errno: EINVAL))
-        #expect(model.apply(.write(offset: 0, length: StreamModel.advertisedMaximumPayload + 1, fua: false)) == .anyFailure)
+        #expect(model.apply(.write(offset: 990, length: 11, fua: false)) == .refused(preferring: ENOSPC))
+        #expect(model.apply(.read(offset: 1000, length: 1)) == .refused(preferring: EINVAL))
+        #expect(model.apply(.write(offset: 0, length: StreamModel.defaultMaximumPayload + 1, fua: false)) == .anyFailure)
         #expect(model.stream.length == 0)
         #expect(!model.inErrorState)
     }
@@ -30,7 +30,7 @@ struct StreamModelTests {
         var model = StreamModel(mode: .read, exportSize: 1 << 20, pipeLength: 300)
         #expect(model.apply(.read(offset: 0, length: 100)) == .data(.pattern))
         #expect(model.apply(.read(offset: 200, length: 50)) == .data(.pattern))
-        #expect(model.apply(.write(offset: 250, length: 1, fua: false)) == .failure(errno: EPERM))
+        #expect(model.apply(.write(offset: 250, length: 1, fua: false)) == .refused(preferring: EPERM))
         #expect(model.apply(.read(offset: 250, length: 51)) == .failure(errno: EIO))
         #expect(model.apply(.read(offset: 250, length: 1)) == .failure(errno: EIO))
         #expect(model.stream.length == 250)

@@ -7,7 +7,7 @@ extension ServerRuns {
     /// against the same server when the window parameters are taken out of `$ARGS`.
     @Suite(.serialized)
     struct WindowCaseTests {
-        static let windowCases = Catalog.all.filter { $0.group == "windows" }.map(\.id)
+        static let windowCases = Catalog.cases(for: .streaming).filter { $0.group == "windows" }.map(\.id)
 
         @Test func windowCasesPassWithTheWindows() throws {
             let server = try BuiltProducts.require(BuiltProducts.streamingServer)
@@ -21,10 +21,10 @@ extension ServerRuns {
         }
 
         @Test func windowCasesAreNotInTheDefaultCatalog() throws {
-            let selection = try CaseSelection(catalog: Catalog.all, filters: [], excludes: [], strict: true, long: true)
+            let selection = try CaseSelection(catalog: Catalog.cases(for: .streaming), filters: [], excludes: [], strict: true, long: true)
             #expect(!selection.entries.contains { $0.testCase.group == "windows" })
             #expect(throws: UsageError.self) {
-                try CaseSelection(catalog: Catalog.all, filters: ["windows/*"], excludes: [], strict: false, long: false)
+                try CaseSelection(catalog: Catalog.cases(for: .streaming), filters: ["windows/*"], excludes: [], strict: false, long: false)
             }
         }
 

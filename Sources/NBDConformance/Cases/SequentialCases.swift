@@ -12,17 +12,18 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/write-request-sizes",
             "Writes of 1 B to 32 MiB and odd sizes, one at a time, reach the pipe in order",
-            reference: "nbdkit-streaming-plugin(1) write=; proto.md NBD_CMD_WRITE", size: streamSize, role: .workload
+            .manPage("If the NBD client opens the NBD port and writes from the start to the end of the disk without seeking backwards, then you can turn that into a stream of data on a local pipe or socket"), size: streamSize
         ) { context in
-            try context.runStream([Requests.sequentialWrites(Requests.mixedSizes, from: context.streamPosition)])
+            try context.runStream([Requests.sequentialWrites(Requests.mixedSizes)])
         },
         writesInFlight(16, requestLength: 64 * kib, count: 256),
         writesInFlight(64, requestLength: 4 * kib + 1, count: 1024),
         ConformanceCase(
             "sequential/write-zeroes-interleaved",
             "NBD_CMD_WRITE_ZEROES between writes appends zeroes to the stream",
-            reference: "proto.md NBD_CMD_WRITE_ZEROES; docs/protocol.md write mode", size: streamSize
+            .spec(.must, "Request types", "The server MUST zero out the data on disk, and then send the reply message."), size: streamSize
         ) { context in
+            try context.requireAdvertised("NBD_FLAG_SEND_WRITE_ZEROES", \.zero)
             let requests: [StreamRequest] = [
                 .write(offset: 0, length: 4096, fua: false), .zero(offset: 4096, length: 8192),
                 .write(offset: 12288, length: 1000, fua: false), .zero(offset: 13288, length: 1),
@@ -34,31 +35,31 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/flush",
             "NBD_CMD_FLUSH between writes is answered and the stream stays intact",
-            reference: "proto.md NBD_CMD_FLUSH; docs/protocol.md FLUSH", size: streamSize
+            .spec(.must, "Request types", "The server MUST NOT send a successful reply header for this request before all write requests for which a reply has already been sent to the client have reached permanent storage"), size: streamSize
         ) { context in
-            try requireAdvertised("NBD_FLAG_SEND_FLUSH", context) { try $0.canFlush() }
+            try context.requireAdvertised("NBD_FLAG_SEND_FLUSH", \.flush)
             let writes = Requests.sequentialWrites([4096, 100, 65536, 3])
             try context.runStream([[writes[0], .flush, writes[1], writes[2], .flush, writes[3], .flush]])
         },
         ConformanceCase(
             "sequential/fua",
             "Writes with NBD_CMD_FLAG_FUA are answered and reach the pipe",
-            reference: "proto.md NBD_CMD_FLAG_FUA", size: streamSize
+            .spec(.must, "Ordering of messages and writes", "A server MUST NOT reply to a command that has `NBD_CMD_FLAG_FUA` set in its command flags until the data (if any) written by that command is persisted to non-volatile storage."), size: streamSize
         ) { context in
-            try requireAdvertised("NBD_FLAG_SEND_FUA", context) { try $0.canFUA() }
+            try context.requireAdvertised("NBD_FLAG_SEND_FUA", \.fua)
             try context.runStream([Requests.sequentialWrites([512, 4096, 77, mib], fua: true)])
         },
         ConformanceCase(
             "sequential/empty-stream",
             "A client that connects and disconnects leaves an empty pipe that reaches end of file",
-            reference: "nbdkit-streaming-plugin(1) write=", size: streamSize
+            .manPage("If the NBD client opens the NBD port and writes from the start to the end of the disk without seeking backwards, then you can turn that into a stream of data on a local pipe or socket"), size: streamSize
         ) { context in
             try context.runStream([[]])
         },
         ConformanceCase(
             "sequential/read-at-or-above-highwater-returns-zeroes",
             "In write mode reads at or above the highwater return zeroes and leave the stream alone",
-            reference: "docs/protocol.md write mode; nbdkit streaming plugin pread", size: streamSize
+            .reference("Allow reads which are entirely >= highest. These return zeroes."), size: streamSize
         ) { context in
             try context.runStream([[
                 .write(offset: 0, length: 5000, fua: false), .read(offset: 5000, length: 4096),
@@ -68,7 +69,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/second-connection-continues",
             "A second connection continues the stream where the first one stopped",
-            reference: "docs/design.md (one stream per server process)", size: streamSize
+            .manPage("If the NBD client opens the NBD port and writes from the start to the end of the disk without seeking backwards, then you can turn that into a stream of data on a local pipe or socket"), size: streamSize
         ) { context in
             let lengths: [UInt64] = [4096, 333, 65536, 1, 8192, 70000]
             let writes = Requests.sequentialWrites(lengths)
@@ -77,16 +78,16 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-request-sizes",
             "In read mode, reads of 1 B to 32 MiB and odd sizes return the bytes fed into the pipe",
-            reference: "nbdkit-streaming-plugin(1) read=", mode: .read, size: streamSize, role: .workload
+            .manPage("If the NBD client opens the NBD port and reads from the start to the end of the disk without seeking backwards, then you can turn a local pipe or socket into a stream of data for that client"), mode: .read, size: streamSize
         ) { context in
-            try context.runStream([Requests.sequentialReads(Requests.mixedSizes, from: context.streamPosition)])
+            try context.runStream([Requests.sequentialReads(Requests.mixedSizes)])
         },
         readsInFlight(16, requestLength: 64 * kib, count: 128),
         readsInFlight(64, requestLength: 4 * kib + 1, count: 1024),
         ConformanceCase(
             "sequential/read-end-of-file-is-eio",
             "In read mode, a pipe that ends before the request is satisfied gives EIO",
-            reference: "docs/protocol.md read mode (unexpected end of file)", mode: .read, size: streamSize
+            .reference("read: unexpected end of file reading from the pipe"), mode: .read, size: streamSize, role: .endsStream(order: 1)
         ) { context in
             let reads = Requests.sequentialReads([4096, 4096, 4096])
             try context.runStream([reads], pipeLength: 4096 + 100)
@@ -94,7 +95,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-mode-rejects-writes",
             "In read mode, writes fail with EPERM and do not disturb the stream",
-            reference: "docs/protocol.md read mode; proto.md NBD_FLAG_READ_ONLY", mode: .read, size: streamSize
+            .spec(.must, "Transmission flags", "If this flag is set, the server MUST error subsequent write operations to the export."), mode: .read, size: streamSize
         ) { context in
             try context.runStream([[
                 .read(offset: 0, length: 4096), .write(offset: 4096, length: 512, fua: false), .read(offset: 4096, length: 512),
@@ -106,7 +107,7 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/write-\(depth)-in-flight",
             "\(count) writes of \(requestLength) B with \(depth) in flight reach the pipe in order",
-            reference: "proto.md Ordering of messages; nbdkit-streaming-plugin(1) write=", size: streamSize
+            .spec(.must, "Ordering of messages and writes", "The server MAY process commands out of order, and MAY reply out of order, except that"), size: streamSize
         ) { context in
             try context.runStream([Requests.sequentialWrites(Array(repeating: requestLength, count: count))], depth: depth)
         }
@@ -116,16 +117,9 @@ enum SequentialCases {
         ConformanceCase(
             "sequential/read-\(depth)-in-flight",
             "In read mode, \(count) reads of \(requestLength) B with \(depth) in flight return the pipe's bytes in order",
-            reference: "proto.md Ordering of messages; nbdkit-streaming-plugin(1) read=", mode: .read, size: streamSize
+            .manPage("If the NBD client opens the NBD port and reads from the start to the end of the disk without seeking backwards, then you can turn a local pipe or socket into a stream of data for that client"), mode: .read, size: streamSize
         ) { context in
             try context.runStream([Requests.sequentialReads(Array(repeating: requestLength, count: count))], depth: depth)
         }
-    }
-
-    /// Skips the case when the server does not advertise the command it needs.
-    private static func requireAdvertised(_ flag: String, _ context: CaseContext, _ probe: (NBDConnection) throws -> Bool) throws {
-        let connection = try context.connect()
-        guard try probe(connection) else { throw CaseSkip("the server does not advertise \(flag)") }
-        try? connection.shutdown()
     }
 }

@@ -11,7 +11,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/reorder-permuted-writes-stream-exactly",
             "Writes that arrive out of order within reorder= come out of the pipe in order, exactly",
-            reference: "nbd-streaming README reorder=", size: streamSize, windows: StreamWindows(reorder: mib)
+            .project("README.md", "whatever becomes contiguous is streamed at once"), size: streamSize, windows: StreamWindows(reorder: mib)
         ) { context in
             // Pairs swapped, then a run of four reversed: every write but the first of each group arrives early.
             let order: [UInt64] = [1, 0, 3, 2, 5, 4, 9, 8, 7, 6]
@@ -20,7 +20,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/reorder-flush-fills-held-gaps",
             "FLUSH zero-fills the gaps before held writes, so a later write into such a gap is a backward write",
-            reference: "nbd-streaming README reorder= (FLUSH); proto.md NBD_CMD_FLUSH", size: streamSize,
+            .project("README.md", "A gap is zero-filled only when it must be: on FLUSH or FUA"), size: streamSize,
             windows: StreamWindows(reorder: mib)
         ) { context in
             // The write at 0 comes late but is absorbed; the one at 32 KiB comes after the FLUSH filled its gap.
@@ -32,7 +32,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/reorder-fua-fills-held-gaps",
             "A write with FUA streams everything held before it is answered",
-            reference: "nbd-streaming README reorder= (FUA); proto.md NBD_CMD_FLAG_FUA", size: streamSize,
+            .project("README.md", "A gap is zero-filled only when it must be: on FLUSH or FUA"), size: streamSize,
             windows: StreamWindows(reorder: mib)
         ) { context in
             try context.runStream([[
@@ -43,7 +43,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/reorder-full-window-fills-oldest-gap",
             "When held writes exceed reorder=, the oldest gap is zero-filled and the data behind it streamed",
-            reference: "nbd-streaming README reorder= (window full)", size: streamSize, windows: StreamWindows(reorder: 256 * kib)
+            .project("README.md", "when the window is full (then the oldest gap is filled"), size: streamSize, windows: StreamWindows(reorder: 256 * kib)
         ) { context in
             try context.runStream([[
                 .write(offset: 512 * kib, length: 64 * kib, fua: false),
@@ -54,7 +54,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/reorder-connections-share-one-window",
             "With reorder=, multi-conn is advertised and writes from several open connections make one stream",
-            reference: "nbd-streaming README reorder= (multi-conn); proto.md NBD_FLAG_CAN_MULTI_CONN", size: streamSize,
+            .project("README.md", "With either window the export advertises multi-conn: every connection shares one stream"), size: streamSize,
             windows: StreamWindows(reorder: mib)
         ) { context in
             let probe = try context.connect()
@@ -70,7 +70,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/retain-serves-recent-and-skipped-bytes",
             "With retain=, reads slightly behind the highwater, or over bytes a forward read skipped, succeed",
-            reference: "nbd-streaming README retain=", mode: .read, size: streamSize, windows: StreamWindows(retain: mib)
+            .project("README.md", "the last SIZE bytes read from the pipe, including bytes a forward read skipped, stay available to later reads"), mode: .read, size: streamSize, windows: StreamWindows(retain: mib)
         ) { context in
             try context.runStream([[
                 .read(offset: 64 * kib, length: 64 * kib), .read(offset: 0, length: 64 * kib),
@@ -80,7 +80,7 @@ enum WindowCases {
         ConformanceCase(
             "windows/retain-reads-beyond-the-window-fail",
             "A read further back than retain= fails with EIO and the error state",
-            reference: "nbd-streaming README retain=", mode: .read, size: streamSize, windows: StreamWindows(retain: 64 * kib)
+            .project("README.md", "the last SIZE bytes read from the pipe, including bytes a forward read skipped, stay available to later reads"), mode: .read, size: streamSize, windows: StreamWindows(retain: 64 * kib)
         ) { context in
             try context.runStream([[
                 .read(offset: 0, length: 256 * kib), .read(offset: 128 * kib, length: 4 * kib), .read(offset: 256 * kib, length: 4 * kib),

@@ -2,8 +2,8 @@ import Foundation
 
 /// `--list`: the catalog as a table, optionally narrowed by `--filter` globs (all tiers are listed).
 public enum CatalogListing {
-    public static func text(filters: [String]) throws -> String {
-        let cases = Catalog.all.filter { testCase in filters.isEmpty || filters.contains { CaseSelection.matches($0, testCase.id) } }
+    public static func text(filters: [String], profile: Profile = .streaming) throws -> String {
+        let cases = Catalog.cases(for: profile).filter { testCase in filters.isEmpty || filters.contains { CaseSelection.matches($0, testCase.id) } }
         guard !cases.isEmpty else { throw UsageError("--filter matches no case") }
         var lines: [String] = []
         for testCase in cases {
@@ -13,14 +13,14 @@ public enum CatalogListing {
             if testCase.timeoutScale != 1 { tags.append("timeout x\(Int(testCase.timeoutScale))") }
             lines.append("\(testCase.id)  [\(tags.joined(separator: ", "))]")
             lines.append("    \(testCase.summary)")
-            lines.append("    reference: \(testCase.reference)")
+            lines.append("    \(testCase.requirement.citation)")
         }
         let byDefault = cases.filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count
-        lines.append("\(cases.count) cases (\(byDefault) run by default)")
+        lines.append("\(cases.count) cases in the \(profile.rawValue) profile (\(byDefault) run by default)")
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public static func print(filters: [String]) throws {
-        FileHandle.standardOutput.write(Data(try text(filters: filters).utf8))
+    public static func print(filters: [String], profile: Profile = .streaming) throws {
+        FileHandle.standardOutput.write(Data(try text(filters: filters, profile: profile).utf8))
     }
 }

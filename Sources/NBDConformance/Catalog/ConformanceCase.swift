@@ -1,19 +1,15 @@
-/// How strongly the spec asks for the behaviour a case checks; SHOULD cases run only under `--strict`.
-public enum RequirementLevel: String, Sendable, Codable {
-    case must = "MUST"
-    case should = "SHOULD"
-}
-
-/// How a case can run against a server the harness did not start (`--target`), which streams only once.
+/// How a case runs against a server the harness did not start (`--target`), which streams only once: every case
+/// that leaves the stream usable runs as the next segment of it, and one case that ends the stream runs last.
 public enum TargetRole: Sendable, Equatable {
-    /// Leaves the stream untouched, so it can run first.
+    /// Leaves the stream untouched, so it runs first.
     case negotiation
-    /// The one full streaming workload for the target's mode, verified through `--pipe`.
-    case workload
-    /// Puts the server into its error state, so these run last, in this order.
-    case errorProbe(order: Int)
-    /// Needs a server of its own (a particular size, an empty stream, …); skipped against a target.
-    case freshServerOnly
+    /// Streams a segment: its offsets are relative to the highwater the previous segment left.
+    case segment
+    /// Ends the stream (the error state, end of file). These run last, by `order`; only the first of order 1
+    /// that runs ends the stream, and the cases of higher order follow it up.
+    case endsStream(order: Int)
+    /// Cannot run on a shared stream, for the reason given.
+    case freshServerOnly(String)
 }
 
 /// The out-of-order windows a case's server is started with: nbd-streaming's `reorder=` and `retain=`, an
@@ -35,13 +31,22 @@ public struct StreamWindows: Sendable, Equatable {
     }
 }
 
+/// Which contract a run checks: nbdkit's streaming plugin (the default), or a random-access disk.
+public enum Profile: String, Sendable, Codable, CaseIterable {
+    case streaming
+    case disk
+}
+
 /// One entry of the catalog. The ID is owned and stable (`group/what-is-checked`), never a position.
 public struct ConformanceCase: Sendable {
     public let id: String
     public let summary: String
-    public let level: RequirementLevel
-    /// The proto.md section or man page the case checks.
-    public let reference: String
+    /// The sentence the case checks, its source and its level.
+    public let requirement: Requirement
+    /// The profile whose catalog the case belongs to; negotiation cases that assume no stream are in both.
+    public let profiles: Set<Profile>
+    /// Writes to the export: against a live `--target` in the disk profile it needs `--allow-writes`.
+    public let writesToExport: Bool
     /// The server the case needs: its mode (nil: either, a fresh server uses write mode) and `size=` (nil: the
     /// server's default size).
     public let mode: StreamMode?
@@ -55,14 +60,16 @@ public struct ConformanceCase: Sendable {
     let body: @Sendable (CaseContext) throws -> Void
 
     init(
-        _ id: String, _ summary: String, level: RequirementLevel = .must, reference: String,
-        mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .freshServerOnly, isLong: Bool = false,
+        _ id: String, _ summary: String, _ requirement: Requirement, profile: Profile? = .streaming, writesToExport: Bool = false,
+        mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .segment, isLong: Bool = false,
         windows: StreamWindows = .none, timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
     ) {
         self.id = id
         self.summary = summary
-        self.level = level
-        self.reference = reference
+        self.requirement = requirement
+        // A negotiation case without a mode assumes nothing of the export, so every profile shares it.
+        self.profiles = profile.map { [$0] } ?? Set(Profile.allCases)
+        self.writesToExport = writesToExport
         self.mode = mode
         self.size = size
         self.role = role
@@ -71,6 +78,8 @@ public struct ConformanceCase: Sendable {
         self.timeoutScale = timeoutScale
         self.body = body
     }
+
+    public var level: RequirementLevel { requirement.level }
 
     /// The mode a fresh server for this case is started in.
     var serverMode: StreamMode { mode ?? .write }

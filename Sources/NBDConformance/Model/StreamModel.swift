@@ -15,10 +15,12 @@ public struct StreamModel: Sendable {
     private var held: [HeldWrite] = []
     public private(set) var highwater: UInt64 = 0
     public private(set) var inErrorState = false
+    /// Read mode: a read went past `pipeLength`, so the server must see the pipe's end of file.
+    public private(set) var readsPastPipeEnd = false
     /// Write mode: the bytes the pipe must receive. Read mode: the bytes consumed from the pipe.
     public private(set) var stream = ExpectedStream()
 
-    public init(mode: StreamMode, exportSize: UInt64, maximumPayload: UInt64 = StreamModel.advertisedMaximumPayload,
+    public init(mode: StreamMode, exportSize: UInt64, maximumPayload: UInt64 = StreamModel.defaultMaximumPayload,
                 pipeLength: UInt64 = .max, windows: StreamWindows = .none) {
         self.mode = mode
         self.exportSize = exportSize
@@ -27,8 +29,8 @@ public struct StreamModel: Sendable {
         self.windows = windows
     }
 
-    /// 32 MiB, the maximum block size the server advertises.
-    public static let advertisedMaximumPayload: UInt64 = 32 * 1024 * 1024
+    /// 32 MiB: without an advertised maximum, the payload a server "SHOULD support" (proto.md § Size constraints).
+    public static let defaultMaximumPayload: UInt64 = 32 * 1024 * 1024
 
     /// Starts the model where an earlier stream left off (a `--target` that already streamed `position` bytes).
     public mutating func assumeStreamed(upTo position: UInt64) {
@@ -50,7 +52,7 @@ public struct StreamModel: Sendable {
             return append(.zeroes, offset: offset, length: length, isPayload: false)
         case (.write(let offset, let length, _), .read), (.zero(let offset, let length), .read):
             if offset + length > exportSize { return .anyFailure }
-            return .failure(errno: EPERM)
+            return .refused(preferring: EPERM)
         case (.read(let offset, let length), .write):
             return readInWriteMode(offset: offset, length: length)
         case (.read(let offset, let length), .read):
@@ -60,7 +62,7 @@ public struct StreamModel: Sendable {
 
     private mutating func append(_ content: ExpectedStream.Content, offset: UInt64, length: UInt64, isPayload: Bool) -> ExpectedOutcome {
         if isPayload, length > maximumPayload { return .anyFailure }
-        if offset > exportSize || length > exportSize - offset { return .failure(errno: ENOSPC) }
+        if offset > exportSize || length > exportSize - offset { return .refused(preferring: ENOSPC) }
         if inErrorState { return .failure(errno: EIO) }
         guard offset >= highwater else { return enterErrorState() }
         if windows.reorder == 0 || offset == highwater {
@@ -135,7 +137,7 @@ public struct StreamModel: Sendable {
         precondition(!held.contains { $0.content == .pattern && $0.offset < offset + length && $0.end > offset },
                      "reads of bytes a reorder window holds are not modelled")
         if length > maximumPayload { return .anyFailure }
-        if offset > exportSize || length > exportSize - offset { return .failure(errno: EINVAL) }
+        if offset > exportSize || length > exportSize - offset { return .refused(preferring: EINVAL) }
         if inErrorState { return .failure(errno: EIO) }
         guard offset >= highwater else { return enterErrorState() }
         return .data(.zeroes)
@@ -143,11 +145,14 @@ public struct StreamModel: Sendable {
 
     private mutating func readFromPipe(offset: UInt64, length: UInt64) -> ExpectedOutcome {
         if length > maximumPayload { return .anyFailure }
-        if offset > exportSize || length > exportSize - offset { return .failure(errno: EINVAL) }
+        if offset > exportSize || length > exportSize - offset { return .refused(preferring: EINVAL) }
         if inErrorState { return .failure(errno: EIO) }
         // retain= keeps the last bytes read, so a read may reach that far back.
         guard offset >= highwater || highwater - offset <= windows.retain else { return enterErrorState() }
-        guard offset + length <= pipeLength else { return enterErrorState() }
+        guard offset + length <= pipeLength else {
+            readsPastPipeEnd = true
+            return enterErrorState()
+        }
         if offset + length > highwater {
             stream.append(.pattern, length: offset + length - highwater)
             highwater = offset + length

@@ -17,12 +17,36 @@ public enum StreamRequest: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension StreamRequest {
+    /// Whether offset and length are multiples of `block` (FLUSH always is).
+    func isAligned(to block: UInt64) -> Bool {
+        switch self {
+        case .write(let offset, let length, _), .zero(let offset, let length), .read(let offset, let length):
+            offset % block == 0 && length % block == 0
+        case .flush: true
+        }
+    }
+
+    /// The same request `distance` bytes further on (saturating, so a request past the end stays past it).
+    func shifted(by distance: UInt64) -> StreamRequest {
+        func move(_ offset: UInt64) -> UInt64 { offset.addingReportingOverflow(distance).overflow ? .max : offset + distance }
+        switch self {
+        case .write(let offset, let length, let fua): return .write(offset: move(offset), length: length, fua: fua)
+        case .zero(let offset, let length): return .zero(offset: move(offset), length: length)
+        case .read(let offset, let length): return .read(offset: move(offset), length: length)
+        case .flush: return .flush
+        }
+    }
+}
+
 /// What the server must answer to one request.
 public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
     case success
     /// The read must succeed and return zeroes, or the stream pattern at the request's offset.
     case data(ExpectedStream.Content)
     case failure(errno: Int32)
+    /// Must fail; the spec says the server SHOULD use this errno, which `--strict` checks.
+    case refused(preferring: Int32)
     /// Any error will do, e.g. a payload over the maximum, where the spec lets the server choose.
     case anyFailure
 
@@ -31,6 +55,7 @@ public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
         case .success: "success"
         case .data(let content): "success returning \(content == .zeroes ? "zeroes" : "the stream's bytes")"
         case .failure(let errno): "failure \(errnoName(errno))"
+        case .refused(let errno): "failure (SHOULD be \(errnoName(errno)))"
         case .anyFailure: "any failure"
         }
     }

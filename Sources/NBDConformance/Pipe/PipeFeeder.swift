@@ -5,16 +5,19 @@ import Synchronization
 /// Feeds the stream pattern for `range` into the pipe on its own thread for read-mode servers, then closes it so
 /// the server sees end of file there.
 final class PipeFeeder: Sendable {
-    private let path: String
+    private let end: PipeEnd
     private let range: Range<UInt64>
     private let pattern: StreamPattern
     private let finished = DispatchSemaphore(value: 0)
     private let failure = Mutex<String?>(nil)
 
     private let afterOpen: @Sendable () -> Void
+    /// Close a shared pipe end after the range, so the server sees end of file.
+    private let closeShared: Bool
 
-    init(path: String, range: Range<UInt64>, pattern: StreamPattern, afterOpen: @escaping @Sendable () -> Void) {
-        self.path = path
+    init(end: PipeEnd, range: Range<UInt64>, pattern: StreamPattern, afterOpen: @escaping @Sendable () -> Void, closeShared: Bool = false) {
+        self.closeShared = closeShared
+        self.end = end
         self.afterOpen = afterOpen
         self.range = range
         self.pattern = pattern
@@ -38,11 +41,19 @@ final class PipeFeeder: Sendable {
     }
 
     private func feed() -> String? {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "open \(path): \(String(cString: strerror(errno)))" }
-        defer { close(fd) }
+        let fd: Int32
+        switch end.acquire(flags: O_WRONLY) {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let error): return error.reason
+        }
+        // A fresh server sees end of file when its feeder closes; a target's shared end stays open.
+        defer {
+            switch end {
+            case .own: close(fd)
+            case .shared(let pipe): if closeShared { pipe.close() }
+            }
+        }
         afterOpen()
-        Fifo.enlargeBuffer(fd)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
         defer { chunk.deallocate() }
         var position = range.lowerBound

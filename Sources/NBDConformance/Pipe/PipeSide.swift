@@ -5,27 +5,35 @@ enum PipeSide {
     case feeder(PipeFeeder)
     case none
 
-    static func start(for context: CaseContext, stream: ExpectedStream, pipeLength: UInt64?) throws -> PipeSide {
+    /// `endOfFile`: the model expects a read to find the pipe's end, so a target's shared end is closed after the
+    /// segment is fed (which ends the target's stream).
+    static func start(for context: CaseContext, stream: ExpectedStream, pipeLength: UInt64?, endOfFile: Bool) throws -> PipeSide {
         guard let pipePath = context.pipePath else {
             // Against a target without --pipe only the replies can be judged, which is not enough for a stream case.
             throw CaseSkip("needs --pipe to see the stream")
         }
         let origin = context.streamPosition
+        let pipeEnd: PipeEnd = context.sharedPipe.map { .shared($0) } ?? .own(pipePath)
         switch context.mode {
         case .write:
             // A target's pipe stays open after its stream, so there is no end of file to wait for when no bytes are due.
             guard context.isFreshServer || stream.length > origin else { return .none }
-            let verifier = PipeVerifier(path: pipePath, expected: stream, origin: origin, pattern: context.pattern,
+            let verifier = PipeVerifier(end: pipeEnd, expected: stream, origin: origin, pattern: context.pattern,
                                         ending: context.isFreshServer ? .endOfFile : .knownLength)
             verifier.start()
             return .verifier(verifier)
         case .read:
-            let end = pipeLength ?? stream.length
-            // A target that already consumed its stream gets nothing more; opening its FIFO would only end it.
-            guard end > origin else { return .none }
+            // A shared stream gets exactly the bytes its reads consume, or the next segment would start misplaced;
+            // a fresh server gets `pipeLength`, and sees end of file when the feeder closes.
+            let last = context.sharedPipe != nil && !endOfFile ? stream.length : pipeLength ?? stream.length
+            // No bytes due: nothing to feed (opening a fresh server's FIFO would only end its stream).
+            guard last > origin else {
+                if endOfFile { context.sharedPipe?.close() }
+                return .none
+            }
             let keeper = context.freshServer?.pipeKeeper
-            let feeder = PipeFeeder(path: pipePath, range: origin ..< end, pattern: context.pattern,
-                                    afterOpen: { keeper?.releaseWriter() })
+            let feeder = PipeFeeder(end: pipeEnd, range: origin ..< last, pattern: context.pattern,
+                                    afterOpen: { keeper?.releaseWriter() }, closeShared: endOfFile)
             feeder.start()
             return .feeder(feeder)
         }

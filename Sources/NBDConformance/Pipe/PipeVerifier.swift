@@ -13,7 +13,7 @@ final class PipeVerifier: Sendable {
         case knownLength
     }
 
-    private let path: String
+    private let end: PipeEnd
     private let expected: ExpectedStream
     /// The stream offset of the pipe's first unread byte; non-zero when an earlier reader consumed the start.
     private let origin: UInt64
@@ -25,8 +25,8 @@ final class PipeVerifier: Sendable {
     private let verdict = Mutex<PipeVerdict?>(nil)
     private static let chunkSize = 1 << 20
 
-    init(path: String, expected: ExpectedStream, origin: UInt64 = 0, pattern: StreamPattern, ending: Ending) {
-        self.path = path
+    init(end: PipeEnd, expected: ExpectedStream, origin: UInt64 = 0, pattern: StreamPattern, ending: Ending) {
+        self.end = end
         self.expected = expected
         self.origin = origin
         self.pattern = pattern
@@ -51,10 +51,13 @@ final class PipeVerifier: Sendable {
     }
 
     private func verify() -> PipeVerdict {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .unreadable("open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        Fifo.enlargeBuffer(fd)
+        let fd: Int32
+        switch end.acquire(flags: O_RDONLY) {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let error):
+            return .unreadable(error.reason)
+        }
+        defer { if case .own = end { close(fd) } }
         let actual = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 8)
         let wanted = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 8)
         defer {
@@ -69,7 +72,7 @@ final class PipeVerifier: Sendable {
             let count = read(fd, actual.baseAddress, limit)
             if count < 0 {
                 if errno == EINTR { continue }
-                return .unreadable("read \(path): \(String(cString: strerror(errno)))")
+                return .unreadable("read \(end.path): \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             if mismatch == nil {

@@ -32,10 +32,12 @@ public enum JUnitReporter {
         let message = escape(result.message ?? "")
         // GitLab ignores the message attribute, so the body repeats it before the details.
         let body = escape([result.message, result.details].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n"))
-        let about = "\(result.level.rawValue): \(result.summary) [\(result.reference)]"
+        let about = "\(result.summary)\n\(result.requirement)"
         switch result.status {
         case .passed:
-            return open + "/>\n"
+            // What a MAY case observed travels with its pass.
+            guard let note = result.message else { return open + "/>\n" }
+            return open + ">\n      <system-out>\(escape(note))</system-out>\n    </testcase>\n"
         case .skipped:
             return open + ">\n      <skipped message=\"\(message)\"/>\n    </testcase>\n"
         case .failed:

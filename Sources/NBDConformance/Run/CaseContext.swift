@@ -17,14 +17,26 @@ public final class CaseContext: Sendable {
     let seed: UInt64
     /// The windows the server was started with, which the stream model must know.
     let windows: StreamWindows
+    /// `--strict`: the errnos the spec only recommends are checked too.
+    let strict: Bool
     let interruption: CaseInterruption
     /// The server the harness started for this case; nil against a target.
     let freshServer: FreshServer?
+    /// Against a target: the pipe end the harness holds for the whole run, shared by every segment.
+    let sharedPipe: SharedPipe?
+    /// Against a target: an earlier case already ended the stream (error state or end of file).
+    let streamEnded: Bool
     /// Where the stream stands after `runStream`, so a target's later cases know the highwater.
     private let streamEnd = Mutex<UInt64>(0)
+    /// What an informational (MAY) case observed, reported with its pass.
+    private let notes = Mutex<[String]>([])
 
     init(endpoint: NBDEndpoint, pipePath: String?, mode: StreamMode, configuredSize: UInt64?, exportSize: UInt64, streamPosition: UInt64,
-         seed: UInt64, windows: StreamWindows = .none, freshServer: FreshServer?) {
+         seed: UInt64, strict: Bool, windows: StreamWindows = .none, freshServer: FreshServer?, sharedPipe: SharedPipe? = nil,
+         streamEnded: Bool = false) {
+        self.strict = strict
+        self.sharedPipe = sharedPipe
+        self.streamEnded = streamEnded
         self.windows = windows
         self.endpoint = endpoint
         self.pipePath = pipePath
@@ -42,9 +54,22 @@ public final class CaseContext: Sendable {
     static let defaultExportSize: UInt64 = 9_223_372_035_781_033_984
 
     var isFreshServer: Bool { freshServer != nil }
+
+    /// The export's end as a case's requests see it: runStream places them after `streamPosition`.
+    var segmentEnd: UInt64 { exportSize - streamPosition }
     var cancellation: Cancellation { interruption.cancellation }
 
     var finalStreamPosition: UInt64 { max(streamEnd.withLock { $0 }, streamPosition) }
+
+    /// Records what the server chose where the spec lets it choose; shown as the passed case's message.
+    func note(_ observation: String) {
+        notes.withLock { $0.append(observation) }
+    }
+
+    var observations: String? {
+        let all = notes.withLock { $0 }
+        return all.isEmpty ? nil : all.joined(separator: "; ")
+    }
 
     func recordStreamEnd(_ position: UInt64) {
         streamEnd.withLock { $0 = position }

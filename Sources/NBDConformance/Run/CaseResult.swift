@@ -13,7 +13,8 @@ public struct CaseResult: Sendable, Codable {
     public let name: String
     public let summary: String
     public let level: RequirementLevel
-    public let reference: String
+    /// The requirement the case checks, as `Requirement.citation` words it.
+    public let requirement: String
     public let status: Status
     public let message: String?
     public let kind: FailureKind?
@@ -26,7 +27,7 @@ public struct CaseResult: Sendable, Codable {
         name = testCase.name
         summary = testCase.summary
         level = testCase.level
-        reference = testCase.reference
+        requirement = testCase.requirement.citation
         self.status = status
         self.message = message
         self.kind = kind

@@ -58,7 +58,9 @@ struct CaseRunner: Sendable {
             return (CaseResult(testCase, status: .failed, message: "no progress within \(timeout) s; the server was killed",
                                kind: .timeout, details: Self.withLog("the case was cancelled by its --timeout", log), seconds: elapsed()), streamEnd)
         }
-        guard let error = outcome.withLock({ $0 }) else { return (CaseResult(testCase, status: .passed, seconds: elapsed()), streamEnd) }
+        guard let error = outcome.withLock({ $0 }) else {
+            return (CaseResult(testCase, status: .passed, message: context.observations, seconds: elapsed()), streamEnd)
+        }
         var result = Self.result(testCase, for: error, seconds: elapsed())
         if result.status == .failed || result.status == .error {
             result = CaseResult(testCase, status: result.status, message: result.message, kind: result.kind,

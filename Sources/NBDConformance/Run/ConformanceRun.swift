@@ -10,7 +10,7 @@ public enum ConformanceRun {
         // Servers and pipes that go away must show up as EPIPE, not end the harness.
         signal(SIGPIPE, SIG_IGN)
         do {
-            let selection = try CaseSelection(catalog: Catalog.all, filters: configuration.filters, excludes: configuration.excludes,
+            let selection = try CaseSelection(catalog: Catalog.cases(for: configuration.profile), filters: configuration.filters, excludes: configuration.excludes,
                                               strict: configuration.strict, long: configuration.long,
                                               windows: configuration.windows)
             let report = try run(selection, configuration, console: console)
@@ -32,9 +32,10 @@ public enum ConformanceRun {
         var target: TargetEnvironment?
         switch configuration.deployment {
         case .serverTemplate(let template):
-            environment = SpawnedServerEnvironment(template: template)
+            environment = SpawnedServerEnvironment(template: template, profile: configuration.profile, strict: configuration.strict)
         case .target(let endpoint, let pipe):
-            let shared = try TargetEnvironment(endpoint: endpoint, pipePath: pipe, timeout: configuration.timeout)
+            let shared = try TargetEnvironment(endpoint: endpoint, pipePath: pipe, profile: configuration.profile, allowWrites: configuration.allowWrites,
+                                               strict: configuration.strict, timeout: configuration.timeout)
             let order = shared.order(entries.map(\.testCase)).map(\.id)
             entries.sort { order.firstIndex(of: $0.testCase.id)! < order.firstIndex(of: $1.testCase.id)! }
             // One stream, so one case at a time.
@@ -54,7 +55,7 @@ public enum ConformanceRun {
                         result = CaseResult(entry.testCase, status: .skipped, message: "excluded", seconds: 0)
                     } else {
                         let (ran, streamEnd) = runner.run(entry.testCase)
-                        if let streamEnd { target?.advance(to: streamEnd) }
+                        target?.finished(entry.testCase, result: ran, streamEnd: streamEnd)
                         result = ran
                     }
                     results.store(result, at: index)
@@ -65,6 +66,7 @@ public enum ConformanceRun {
         }
         workers.forEach { $0.start() }
         results.waitForWorkers(workers.count)
+        target?.close()
         return RunReport(results: results.all, startedAt: startedAt, seconds: Date().timeIntervalSince(startedAt), properties: properties)
     }
 
@@ -75,7 +77,7 @@ public enum ConformanceRun {
         case .target(let endpoint, let pipe): list += [("target", "\(endpoint)"), ("pipe", pipe ?? "")]
         }
         list += [
-            ("seed", String(configuration.seed)), ("strict", String(configuration.strict)), ("long", String(configuration.long)), ("windows", String(configuration.windows)),
+            ("profile", configuration.profile.rawValue), ("seed", String(configuration.seed)), ("strict", String(configuration.strict)), ("long", String(configuration.long)), ("windows", String(configuration.windows)),
             ("timeout", String(configuration.timeout)), ("libnbd", NBDConnection.libraryVersion()),
         ]
         return list.map { RunReport.Property(name: $0.0, value: $0.1) }

@@ -10,6 +10,9 @@ public struct RunConfiguration: Sendable {
     }
 
     public var deployment: Deployment
+    public var profile: Profile = .streaming
+    /// `--allow-writes`: disk-profile cases may write to a live `--target`.
+    public var allowWrites = false
     public var filters: [String] = []
     public var excludes: [String] = []
     public var strict = false

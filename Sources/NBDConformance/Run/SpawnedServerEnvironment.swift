@@ -2,19 +2,23 @@ import Foundation
 import Glibc
 import NBDClient
 
-/// `--server TEMPLATE`: every case gets a fresh temporary directory with its socket and FIFO, and a fresh server.
+/// `--server TEMPLATE`: every case gets a fresh temporary directory with its socket (and in the streaming profile
+/// its FIFO), and a fresh server. A disk server keeps its backing file in that directory (`$DIR`).
 struct SpawnedServerEnvironment: CaseEnvironment {
     let template: String
+    var profile: Profile = .streaming
+    let strict: Bool
 
     func prepare(_ testCase: ConformanceCase, seed: UInt64, timeout: Double) throws -> PreparedCase {
         let directory = try Self.makeTemporaryDirectory()
         let socketPath = directory + "/nbd.sock"
-        let pipePath = directory + "/pipe"
+        let pipePath = profile == .streaming ? directory + "/pipe" : nil
         do {
-            try Fifo.create(at: pipePath)
+            if let pipePath { try Fifo.create(at: pipePath) }
             // Read mode only (see PipeKeeper); in write mode the verifier opens the read end itself.
-            let keeper = testCase.serverMode == .read ? try PipeKeeper(path: pipePath) : nil
-            let server = try ServerProcess(command: template, placeholders: Self.placeholders(for: testCase, socket: socketPath, pipe: pipePath),
+            let keeper = try pipePath.flatMap { testCase.serverMode == .read ? try PipeKeeper(path: $0) : nil }
+            let placeholders = Self.placeholders(for: testCase, socket: socketPath, pipe: pipePath ?? "", directory: directory)
+            let server = try ServerProcess(command: template, placeholders: placeholders,
                                            logPath: directory + "/server.log")
             let cleanUp = {
                 server.stop(grace: 2)
@@ -32,7 +36,7 @@ struct SpawnedServerEnvironment: CaseEnvironment {
             let context = CaseContext(
                 endpoint: .unix(path: socketPath), pipePath: pipePath, mode: testCase.serverMode,
                 configuredSize: testCase.size ?? CaseContext.defaultExportSize,
-                exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed,
+                exportSize: testCase.size ?? CaseContext.defaultExportSize, streamPosition: 0, seed: seed, strict: strict,
                 windows: testCase.windows,
                 freshServer: FreshServer(stop: { server.stop(grace: 2) }, pipeKeeper: keeper, peakMemory: { server.peakResidentBytes }))
             context.interruption.onCancel { server.killImmediately() }
@@ -43,11 +47,11 @@ struct SpawnedServerEnvironment: CaseEnvironment {
         }
     }
 
-    /// The values behind $SOCKET, $ARGS, $PIPE, $MODE and $SIZE.
-    static func placeholders(for testCase: ConformanceCase, socket: String, pipe: String) -> [String: String] {
+    /// The values behind $SOCKET, $ARGS, $PIPE, $MODE, $SIZE and $DIR.
+    static func placeholders(for testCase: ConformanceCase, socket: String, pipe: String, directory: String) -> [String: String] {
         let size = testCase.size.map(String.init) ?? ""
         let arguments = "\(testCase.serverMode.rawValue)=\(pipe)" + (size.isEmpty ? "" : " size=\(size)") + testCase.windows.arguments
-        return ["SOCKET": socket, "ARGS": arguments, "PIPE": pipe, "MODE": testCase.serverMode.rawValue, "SIZE": size]
+        return ["SOCKET": socket, "ARGS": arguments, "PIPE": pipe, "MODE": testCase.serverMode.rawValue, "SIZE": size, "DIR": directory]
     }
 
     static func removeDirectory(_ directory: String) {

@@ -3,7 +3,8 @@ import NBDClient
 /// Runs phases of requests against the case's server, checks every reply against the stream model and the
 /// pipe against the stream the model predicts.
 extension CaseContext {
-    /// Runs `phases` of requests, each on a new connection, with `depth` requests in flight; checks every reply
+    /// Runs `phases` of requests, each on a new connection, placed after `streamPosition` (0 on a fresh server, where
+    /// the previous segment ended on a target), with `depth` requests in flight; checks every reply
     /// against the stream model and, in write mode, every byte of the pipe. `pipeLength` is how much a read-mode
     /// server is fed (default: exactly what the reads consume). With `memoryLimit`, a server whose processes grew
     /// past it fails the case.
@@ -11,9 +12,15 @@ extension CaseContext {
     /// With `concurrent`, every phase's connection is opened before the first request and all stay open to the end,
     /// so several connections share the stream at once (what multi-conn promises).
     func runStream(_ phases: [[StreamRequest]], depth: Int = 1, pipeLength: UInt64? = nil, memoryLimit: UInt64? = nil,
-                   concurrent: Bool = false, whileServing: () throws -> Void = {}) throws {
-        let plannedPhases = plan(phases, pipeLength: pipeLength, concurrent: concurrent)
-        let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeLength)
+                   maximumPayload: UInt64 = StreamModel.defaultMaximumPayload, concurrent: Bool = false,
+                   whileServing: () throws -> Void = {}) throws {
+        let shift = streamPosition
+        let placed = phases.map { $0.map { $0.shifted(by: shift) } }
+        try requireAligned(placed.joined())
+        let pipeEnd = pipeLength.map { $0 + shift }
+        let plannedPhases = plan(placed, pipeLength: pipeEnd, maximumPayload: maximumPayload, concurrent: concurrent)
+        let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeEnd,
+                                          endOfFile: plannedPhases.readsPastPipeEnd)
 
         // Whatever happens to the requests, the pipe side is finished, so no verifier or feeder thread is left behind.
         let sending = Result { () throws -> [WorkloadRunner.Discrepancy] in
@@ -22,7 +29,7 @@ extension CaseContext {
             for (index, requests) in plannedPhases.requests.enumerated() {
                 let connection = concurrent ? shared[index] : try connect()
                 discrepancies += try expectSuccess("sending the workload") {
-                    try WorkloadRunner(connection: connection, pattern: pattern, depth: depth).run(requests)
+                    try WorkloadRunner(connection: connection, pattern: pattern, depth: depth, strict: strict).run(requests)
                 }
                 if !concurrent { try? connection.shutdown() }
             }
@@ -40,10 +47,21 @@ extension CaseContext {
         }
     }
 
+    /// Requests are sent only within the advertised minimum block size; a case whose requests are not aligned to it
+    /// does not apply. (If the server cannot be asked, e.g. a target already in its error state, the case goes on.)
+    private func requireAligned<Requests: Sequence<StreamRequest>>(_ requests: Requests) throws {
+        let largestMinimum: UInt64 = 65536
+        guard requests.contains(where: { !$0.isAligned(to: largestMinimum) }),
+              let minimum = try? advertised().minimumBlock, minimum > 1,
+              let unaligned = requests.first(where: { !$0.isAligned(to: minimum) }) else { return }
+        throw CaseSkip("the server advertises a minimum block size of \(minimum); the case sends \(unaligned)")
+    }
+
     /// Each request with the outcome the model predicts, and the stream they make.
-    private func plan(_ phases: [[StreamRequest]], pipeLength: UInt64?, concurrent: Bool)
-        -> (requests: [[(StreamRequest, ExpectedOutcome)]], stream: ExpectedStream) {
-        var planner = StreamModel(mode: mode, exportSize: exportSize, pipeLength: pipeLength ?? .max, windows: windows)
+    private func plan(_ phases: [[StreamRequest]], pipeLength: UInt64?, maximumPayload: UInt64, concurrent: Bool)
+        -> (requests: [[(StreamRequest, ExpectedOutcome)]], stream: ExpectedStream, readsPastPipeEnd: Bool) {
+        var planner = StreamModel(mode: mode, exportSize: exportSize, maximumPayload: maximumPayload, pipeLength: pipeLength ?? .max,
+                                  windows: windows)
         // The model starts where the stream stands, so a target that already streamed is planned correctly.
         planner.assumeStreamed(upTo: streamPosition)
         let requests = phases.map { requests in
@@ -52,7 +70,7 @@ extension CaseContext {
         }
         if concurrent { planner.lastConnectionClosed() }
         recordStreamEnd(planner.highwater)
-        return (requests, planner.stream)
+        return (requests, planner.stream, planner.readsPastPipeEnd)
     }
 
     private func reportStream(discrepancies: [WorkloadRunner.Discrepancy], pipeProblem: String?) throws {

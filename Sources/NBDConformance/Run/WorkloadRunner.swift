@@ -7,6 +7,8 @@ struct WorkloadRunner {
     let connection: NBDConnection
     let pattern: StreamPattern
     let depth: Int
+    /// Whether the errnos the spec only recommends (`.refused(preferring:)`) must match too.
+    let strict: Bool
 
     /// A request whose reply differed from the model.
     struct Discrepancy: CustomStringConvertible {
@@ -23,7 +25,7 @@ struct WorkloadRunner {
         for (index, (request, expected)) in requests.enumerated() {
             try connection.waitUntilInFlight(atMost: depth - 1)
             try submit(request, expected: expected) { actual in
-                if let problem = Self.judge(actual, against: expected) {
+                if let problem = Self.judge(actual, against: expected, strict: strict) {
                     discrepancies.append(Discrepancy(index: index, request: request, expected: expected, actual: problem))
                 }
             }
@@ -38,10 +40,11 @@ struct WorkloadRunner {
         case readData(matched: Bool, firstDifference: Int?)
     }
 
-    private static func judge(_ reply: Reply, against expected: ExpectedOutcome) -> String? {
+    private static func judge(_ reply: Reply, against expected: ExpectedOutcome, strict: Bool) -> String? {
         switch (reply, expected) {
         case (.status(0), .success), (.readData(true, _), .data): return nil
         case (.status(let code), .failure(let wanted)) where code == wanted: return nil
+        case (.status(let code), .refused(let preferred)) where code != 0 && (code == preferred || !strict): return nil
         case (.status(let code), .anyFailure) where code != 0: return nil
         case (.readData(false, let at), .data): return "different data from request byte \(at ?? 0)"
         case (.readData, _): return "success"

@@ -125,6 +125,43 @@ final class RawNBDSocket: Sendable {
         }
     }
 
+    /// Negotiates structured replies and enters transmission with NBD_OPT_GO on the default export.
+    func enterTransmissionWithStructuredReplies() throws {
+        _ = try handshake()
+        try sendOption(Wire.Option.structuredReply.rawValue)
+        guard try readFinalOptionReply().type == Wire.replyAck else { throw CaseSkip("the server refuses structured replies") }
+        // Export name "" (length 0) and no information requests.
+        try sendOption(Wire.Option.go.rawValue, data: [0, 0, 0, 0, 0, 0])
+        let reply = try readFinalOptionReply()
+        try expect(reply.type == Wire.replyAck, "NBD_OPT_GO is accepted", expected: "NBD_REP_ACK", actual: "0x\(String(reply.type, radix: 16))")
+    }
+
+    func sendRead(cookie: UInt64, offset: UInt64, length: UInt32) throws {
+        try send(Self.bytes(Wire.requestMagic) + Self.bytes(UInt16(0)) + Self.bytes(Wire.commandRead) + Self.bytes(cookie)
+            + Self.bytes(offset) + Self.bytes(length))
+    }
+
+    struct StructuredChunk {
+        let flags: UInt16
+        let type: UInt16
+        let cookie: UInt64
+        let payload: [UInt8]
+        var isDone: Bool { flags & Wire.chunkFlagDone != 0 }
+    }
+
+    /// One structured reply chunk; a simple reply where a structured one is due fails the case.
+    func readStructuredChunk(maximumPayload: UInt32) throws -> StructuredChunk {
+        let magic = try readUInt32()
+        try expect(magic == Wire.structuredReplyMagic, "a structured reply chunk (structured replies were negotiated)",
+                   expected: String(Wire.structuredReplyMagic, radix: 16), actual: String(magic, radix: 16))
+        let flags = try readUInt16()
+        let type = try readUInt16()
+        let cookie = try readUInt64()
+        let length = try readUInt32()
+        try expect(length <= maximumPayload, "the chunk's length is within the request", expected: "<= \(maximumPayload)", actual: "\(length)")
+        return StructuredChunk(flags: flags, type: type, cookie: cookie, payload: try read(Int(length)))
+    }
+
     func sendDisconnect() throws {
         var request = Self.bytes(Wire.requestMagic) + Self.bytes(UInt16(0)) + Self.bytes(Wire.commandDisconnect)
         request += [UInt8](repeating: 0, count: 8 + 8 + 4)

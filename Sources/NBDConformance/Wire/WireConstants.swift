@@ -15,6 +15,23 @@ enum Wire {
         case abort = 2
         case list = 3
         case info = 6
+        case go = 7
+        case structuredReply = 8
+    }
+
+    static let simpleReplyMagic: UInt32 = 0x6744_6698
+    static let structuredReplyMagic: UInt32 = 0x668E_33EF
+    static let commandRead: UInt16 = 0
+    static let chunkFlagDone: UInt16 = 1
+
+    /// Structured reply chunk types.
+    enum Chunk: UInt16 {
+        case none = 0
+        case offsetData = 1
+        case offsetHole = 2
+        case blockStatus = 5
+        case error = 0x8001
+        case errorOffset = 0x8002
     }
 
     static let replyAck: UInt32 = 1

@@ -9,6 +9,7 @@ enum BuiltProducts {
     static var conformance: String { binDirectory + "/nbd-conformance" }
     static var streamingServer: String { binDirectory + "/nbd-streaming" }
     static var faultyServer: String { binDirectory + "/nbd-streaming-faulty" }
+    static var faultProxy: String { binDirectory + "/nbd-fault-proxy" }
     static var junitSchema: String { packageRoot + "/fixtures/junit.xsd" }
 
     /// Fails the calling test, with the reason, when a binary it needs is missing: never a silent skip.
