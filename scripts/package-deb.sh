@@ -44,8 +44,9 @@ Description: NBD server whose export is a stream, and its conformance gate
  for nbdkit's streaming plugin (nbdkit 1.24), which later nbdkit releases
  removed.
  .
- nbd-conformance checks any streaming NBD server byte for byte through libnbd
- and writes JUnit XML for CI.
+ nbd-conformance checks NBD servers byte for byte through libnbd and writes
+ JUnit XML for CI: streaming servers against the nbdkit streaming contract,
+ and any writable NBD export against a model of a disk.
 CONTROL
 find "$root" -type d -exec chmod 755 {} +
 deb=$outdir/nbd-streaming_${version}_${architecture}.deb
