@@ -198,7 +198,7 @@ class Meter:
     def sample(self):
         with open(f"/proc/{self.server.pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        with open(self.server._err_path, errors="replace") as log:
+        with open(self.server.stderr_path, errors="replace") as log:
             lines = sum(1 for _ in log)
         made = flood_figures(self.flood_status).get("made", 0) if self.flood_status else 0
         return time.monotonic(), (int(fields[11]) + int(fields[12])) / TICKS, lines, made

@@ -115,7 +115,7 @@ final class Connection {
     }
 
     private func readFromChannel(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let left = try timeLeft() { Socket.setReceiveTimeout(timedDescriptor!, left) }
+        if let (socket, left) = try timeLeft() { Socket.setReceiveTimeout(socket, left) }
         let count = try channel.read(into: buffer)
         if count == 0 { throw ConnectionClosed() }
         handshakeSlot?.heard()
@@ -123,16 +123,16 @@ final class Connection {
     }
 
     private func writeToChannel(_ buffers: [UnsafeRawBufferPointer]) throws {
-        if let left = try timeLeft() { Socket.setSendTimeout(timedDescriptor!, left) }
+        if let (socket, left) = try timeLeft() { Socket.setSendTimeout(socket, left) }
         try channel.write(buffers)
     }
 
-    /// What is left of the deadline, when one bounds the socket; EAGAIN once it has passed.
-    private func timeLeft() throws -> Duration? {
-        guard let deadline, timedDescriptor != nil else { return nil }
+    /// The socket a deadline bounds and what is left of it; EAGAIN once it has passed.
+    private func timeLeft() throws -> (FileDescriptor, Duration)? {
+        guard let deadline, let timedDescriptor else { return nil }
         let left = deadline - .now
         guard left > .zero else { throw Errno.resourceTemporarilyUnavailable }
-        return left
+        return (timedDescriptor, left)
     }
 
     // MARK: output

@@ -38,9 +38,7 @@ final class ConnectionSlots: Sendable {
         let silent: Bool
 
         var description: String {
-            let seconds = Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18
-            let idleness = silent ? "silent since it connected" : "idle"
-            return "client \(socket.rawValue) (\(idleness), \((seconds * 10).rounded() / 10) s)"
+            "client \(socket.rawValue) (\(silent ? "silent for \(idle.inSeconds) since it connected" : "idle for \(idle.inSeconds)"))"
         }
     }
 
@@ -123,9 +121,9 @@ final class HandshakeSlot: Sendable {
     /// down is never a number another client has been given since.
     private let socketOpen = Mutex(true)
 
-    init(socket: FileDescriptor, connected: ContinuousClock.Instant = .now) {
+    init(socket: FileDescriptor) {
         self.socket = socket
-        self.connected = connected
+        connected = .now
     }
 
     /// Wakes the thread serving the client (its read sees the end), which

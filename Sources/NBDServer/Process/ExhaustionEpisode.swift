@@ -46,10 +46,8 @@ struct ExhaustionEpisode {
     }
 
     func endMessage(at instant: ContinuousClock.Instant = .now) -> String {
-        let (seconds, attoseconds) = (instant - started).components
-        let tenths = seconds * 10 + attoseconds / 100_000_000_000_000_000
         let last = lastOperation == operation ? "\(lastError)" : "\(lastOperation.rawValue): \(lastError)"
-        return "\(operation.rawValue) works again after \(tenths / 10).\(tenths % 10) s; "
+        return "\(operation.rawValue) works again after \((instant - started).inSeconds); "
             + "\(failures) \(failures == 1 ? "failure" : "failures") meanwhile (the last: \(last))"
     }
 }
