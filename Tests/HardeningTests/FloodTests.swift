@@ -64,8 +64,8 @@ import Testing
     /// legitimate client streams 16 MiB: it is served, and its bytes, and
     /// only they, go through the pipe.
     @Test(arguments: [
-        HostileClientTests.Setup(mode: .write, tcp: false, window: nil, sessions: 1000),
-        HostileClientTests.Setup(mode: .read, tcp: true, window: nil, sessions: 1000),
+        HostileClientTests.Setup(mode: .write, tcp: false, window: nil, sessions: 500),
+        HostileClientTests.Setup(mode: .read, tcp: true, window: nil, sessions: 500),
     ])
     func aLegitimateStreamGoesThroughIdleAndHostileFloodsByteForByte(_ setup: HostileClientTests.Setup) throws {
         let seed = UInt64.random(in: 0...UInt64.max)
