@@ -44,6 +44,11 @@ class Child:
         self.exit = None
         _live[self.pid] = self
 
+    @property
+    def stderr_path(self):
+        """Where the child's standard error goes: a server's log, growing while it runs."""
+        return self._err_path
+
     def wait(self, timeout):
         """Waits at most `timeout` seconds; on expiry kills the child's group and raises."""
         if self.exit is None:

@@ -1,6 +1,5 @@
 import Glibc
 import Logging
-import Synchronization
 import SystemIO
 import SystemPackage
 
@@ -35,13 +34,14 @@ public final class Server: Sendable {
     let options: ServerOptions
     let logger: Logger
     private let decorateChannel: ChannelDecorator
-    private let connections = Atomic<Int>(0)
+    private let slots: ConnectionSlots
 
     public init(plugin: any NBDPlugin, options: ServerOptions, logger: Logger, decorateChannel: @escaping ChannelDecorator = { $0 }) {
         self.plugin = plugin
         self.options = options
         self.logger = logger
         self.decorateChannel = decorateChannel
+        slots = ConnectionSlots(handshakes: options.configuration.maximumHandshakes, transmissions: options.configuration.maximumConnections)
     }
 
     /// Runs until stopped; returns the process exit status.
@@ -50,25 +50,29 @@ public final class Server: Sendable {
         stop.installHandlers()
         if options.exitWithParent { try Daemon.exitWithParent() }
 
+        let freed = try WakeUp()
         if options.listen == .single {
             let channel = PlainChannel(input: FileDescriptor(rawValue: STDIN_FILENO), output: FileDescriptor(rawValue: STDOUT_FILENO))
-            detachThread { [self] in
-                serve(channel, peer: "stdin")
+            let (slot, _) = slots.admit(channel.input)
+            try detachThread { [self] in
+                serve(channel, peer: "stdin", slot: slot)
                 stop.stop(exitStatus: 0)
             }
-            return finish(waitForStop(stop, listeners: []), cleanup: {})
+            return finish(acceptLoop(stop, listeners: [], freed: freed).run(), cleanup: {})
         }
 
         let (listeners, endpoint, cleanup) = try listen()
+        // The loop retries accept without waiting for readiness while resources are short: it must never block there.
+        for listener in listeners { try listener.setBlocking(false) }
         if !options.staysInForeground { try Daemon.detach() }
         if let pidFile = options.pidFile { try Daemon.writePIDFile(pidFile) }
         var child: pid_t?
         if let captive = options.captive {
             let pid = try captive.spawn(extraEnvironment: CaptiveCommand.environment(for: endpoint, exportName: options.configuration.exportName))
             child = pid
-            detachThread { stop.stop(exitStatus: CaptiveCommand.wait(for: pid)) }
+            try detachThread { stop.stop(exitStatus: CaptiveCommand.wait(for: pid)) }
         }
-        let reason = waitForStop(stop, listeners: listeners)
+        let reason = acceptLoop(stop, listeners: listeners, freed: freed).run()
         // Stopped by a signal: the captive command goes too, as it cannot outlive its server usefully.
         if let child, case .signal = reason { kill(child, SIGTERM) }
         for listener in listeners { try? listener.close() }
@@ -107,55 +111,35 @@ public final class Server: Sendable {
         }
     }
 
-    /// Accepts clients until the stop pipe wakes.
-    private func waitForStop(_ stop: StopSignal, listeners: [FileDescriptor]) -> StopReason {
-        let polled = ([stop.readDescriptor] + listeners).map { ($0, Poll.Events.readable) }
-        while true {
-            guard let events = try? Poll.wait(polled) else { continue }
-            if !events[0].isEmpty {
-                var byte: UInt8 = 0
-                _ = read(stop.readDescriptor.rawValue, &byte, 1)
-                return stop.reason(afterWakeByte: byte)
+    /// Each accepted client gets its own thread, which gives up its slot and
+    /// closes its descriptor at the end, then tells the loop a descriptor is free.
+    private func acceptLoop(_ stop: StopSignal, listeners: [FileDescriptor], freed: WakeUp) -> AcceptLoop {
+        AcceptLoop(stop: stop, listeners: listeners, freed: freed, slots: slots, logger: logger) { [self] client, slot throws(Errno) in
+            try detachThread { [self] in
+                serve(PlainChannel(input: client, output: client), peer: "client \(client.rawValue)", slot: slot)
+                slots.leaveHandshake(slot)
+                slot.closeSocket()
+                freed.signal()
             }
-            for (index, listener) in listeners.enumerated() where !events[index + 1].isEmpty {
-                accept(from: listener)
-            }
-        }
-    }
-
-    private func accept(from listener: FileDescriptor) {
-        let client: FileDescriptor
-        do { client = try Socket.accept(listener) } catch {
-            logger.error("accept: \(error)")
-            return
-        }
-        let limit = options.configuration.maximumConnections
-        guard connections.add(1, ordering: .relaxed).newValue <= limit else {
-            connections.subtract(1, ordering: .relaxed)
-            logger.warning("refusing a client: \(limit) connections are already open")
-            try? client.close()
-            return
-        }
-        detachThread { [self] in
-            serve(PlainChannel(input: client, output: client), peer: "client \(client.rawValue)")
-            try? client.close()
-            connections.subtract(1, ordering: .relaxed)
         }
     }
 
     /// One client from greeting to disconnect.
-    private func serve(_ channel: PlainChannel, peer: String) {
+    private func serve(_ channel: PlainChannel, peer: String, slot: HandshakeSlot) {
         let logger = self.logger
         let connection = Connection(channel: decorateChannel(channel))
+        connection.handshakeSlot = slot
         if options.configuration.handshakeTimeout > 0 {
-            connection.deadline = .now + .seconds(options.configuration.handshakeTimeout)
+            connection.deadline = slot.connected + .seconds(options.configuration.handshakeTimeout)
         }
-        var negotiation = Negotiation(connection: connection, plugin: plugin, configuration: options.configuration, logger: logger)
+        let admission = Admission(plugin: plugin, slots: slots, slot: slot)
+        var negotiation = Negotiation(connection: connection, admission: admission, configuration: options.configuration, logger: logger)
         do {
             switch try negotiation.run() {
             case let .transmission(session):
                 connection.deadline = nil
-                defer { plugin.closeConnection() }
+                connection.handshakeSlot = nil
+                defer { admission.close() }
                 try Transmission(connection: connection, plugin: plugin, session: session, configuration: options.configuration, logger: logger).run()
             case let .closed(ending):
                 logger.log(level: ending == .clientAborted ? .debug : .error, "\(peer): \(ending)")

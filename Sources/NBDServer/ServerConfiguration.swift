@@ -16,8 +16,12 @@ public struct ServerConfiguration: Sendable {
     /// A client that has not finished its handshake by then is dropped, so
     /// connections that say nothing cannot pile up. Zero waits forever.
     public var handshakeTimeout: Int = 60
-    /// Clients served at once; more are accepted and closed at once.
+    /// Clients in transmission at once (`--max-connections`); a further
+    /// client's GO is refused with NBD_REP_ERR_POLICY.
     public var maximumConnections: Int = 16
+    /// Clients in their handshake at once (`--max-handshakes`); a further
+    /// one takes the place of the handshake idle longest (ConnectionSlots).
+    public var maximumHandshakes: Int = 256
 
     public init() {}
 }

@@ -64,8 +64,13 @@ struct StreamingCommand: ParsableCommand {
             help: ArgumentHelp("Drop clients that have not finished the handshake after SECONDS (0: never).", valueName: "SECONDS"))
     var handshakeTimeout: Int = ServerConfiguration().handshakeTimeout
 
-    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Clients served at once; more are refused.", valueName: "N"))
+    @Option(name: .customLong("max-connections"),
+            help: ArgumentHelp("Clients in transmission at once; a further client's GO is refused.", valueName: "N"))
     var maximumConnections: Int = ServerConfiguration().maximumConnections
+
+    @Option(name: .customLong("max-handshakes"),
+            help: ArgumentHelp("Clients in their handshake at once; a further one ends the handshake idle longest.", valueName: "N"))
+    var maximumHandshakes: Int = ServerConfiguration().maximumHandshakes
 
     @Option(name: .customLong("tls"), help: ArgumentHelp(
         "TLS for clients: off, on (clients choose) or require. Default: on when credentials are found, else off.",
@@ -101,6 +106,7 @@ struct StreamingCommand: ParsableCommand {
         if socketMode == nil { throw ValidationError("--unix-mode takes an octal mode such as 600 or 660") }
         if handshakeTimeout < 0 { throw ValidationError("--handshake-timeout cannot be negative") }
         if maximumConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if maximumHandshakes < 1 { throw ValidationError("--max-handshakes must be at least 1") }
     }
 
     var listenMode: ListenMode {
@@ -124,6 +130,7 @@ struct StreamingCommand: ParsableCommand {
         options.configuration.exportName = exportName
         options.configuration.handshakeTimeout = handshakeTimeout
         options.configuration.maximumConnections = maximumConnections
+        options.configuration.maximumHandshakes = maximumHandshakes
         options.socketMode = socketMode ?? 0o600
         return options
     }

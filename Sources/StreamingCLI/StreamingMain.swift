@@ -27,7 +27,7 @@ public enum StreamingMain {
         if command.readOnly { fail("you cannot use the -r option with the streaming plugin") }
 
         let logger = Logger(label: "nbd-streaming") { label in
-            StandardErrorLogHandler(label: label, logLevel: command.verbose ? .debug : .notice)
+            RateLimitedLogHandler(wrapping: StandardErrorLogHandler(label: label, logLevel: command.verbose ? .debug : .notice))
         }
         do {
             // Credentials are checked before anything is created or listens.

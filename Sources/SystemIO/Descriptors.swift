@@ -48,6 +48,20 @@ extension FileDescriptor {
         }
     }
 
+    /// Whether the process could open `count` more descriptors now. The
+    /// limit (RLIMIT_NOFILE) bounds descriptor numbers, not their count, and
+    /// numbers free up out of order, so the one exact answer is to try:
+    /// `count` copies of this descriptor, closed again at once.
+    public func canDuplicate(_ count: Int) -> Bool {
+        var copies: [Int32] = []
+        defer { copies.forEach { _ = Glibc.close($0) } }
+        for _ in 0..<count {
+            guard let copy = try? valueOrErrno({ fcntl(rawValue, F_DUPFD_CLOEXEC, 0) }) else { return false }
+            copies.append(copy)
+        }
+        return true
+    }
+
     /// Reads until `buffer` is full or the input ends; returns the count read.
     public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         var filled = 0

@@ -30,4 +30,13 @@ public enum Poll {
             guard errno == EINTR else { throw Errno(rawValue: errno) }
         }
     }
+
+    /// Waits `duration` without any descriptor: for when poll itself fails
+    /// and a retry must still not come at once. EINTR sleeps on with the time left.
+    public static func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var left = timespec()
+        while nanosleep(&request, &left) == -1 && errno == EINTR { request = left }
+    }
 }

@@ -10,10 +10,16 @@ public enum Socket {
 
     static var maximumPathLength: Int { MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 }
 
+    /// Connections the kernel queues before the server accepts them: as many
+    /// as it allows (net.core.somaxconn caps it), as nbdkit asks. A flood of
+    /// clients that fills a short queue makes a TCP client's SYN wait a
+    /// second for its retransmission, and a Unix client's connect() fail.
+    public static let defaultBacklog = SOMAXCONN
+
     /// A stream socket listening at `path`, created with `mode` (owner-only by
     /// default). A socket file left behind by a server that died is replaced;
     /// one a live server listens on, or any other file, is an error.
-    public static func listenUnix(path: String, mode: mode_t = 0o600, backlog: Int32 = 128) throws -> FileDescriptor {
+    public static func listenUnix(path: String, mode: mode_t = 0o600, backlog: Int32 = defaultBacklog) throws -> FileDescriptor {
         try removeStaleSocket(at: path)
         let fd = try streamSocket(family: AF_UNIX)
         do {
@@ -65,7 +71,7 @@ public enum Socket {
     }
 
     /// Listening sockets for every address `host` resolves to (all addresses when nil).
-    public static func listenTCP(host: String?, port: UInt16, backlog: Int32 = 128) throws -> [FileDescriptor] {
+    public static func listenTCP(host: String?, port: UInt16, backlog: Int32 = defaultBacklog) throws -> [FileDescriptor] {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG
         hints.ai_family = AF_UNSPEC
@@ -104,6 +110,8 @@ public enum Socket {
         public var description: String { "cannot resolve \(host): \(message)" }
     }
 
+    /// The next connection waiting on `listener`; on a non-blocking listener
+    /// an empty queue is EAGAIN.
     public static func accept(_ listener: FileDescriptor) throws(Errno) -> FileDescriptor {
         let fd = try valueOrErrno { Glibc.accept(listener.rawValue, nil, nil) }
         // accept4 needs _GNU_SOURCE; the captive command must not inherit clients.
@@ -115,16 +123,33 @@ public enum Socket {
         return FileDescriptor(rawValue: fd)
     }
 
+    /// Ends both directions of a connection without closing its descriptor:
+    /// the thread blocked reading or writing it wakes (end of file, EPIPE)
+    /// and closes it itself, so no other thread can reuse the number meanwhile.
+    public static func shutdown(_ socket: FileDescriptor) {
+        _ = Glibc.shutdown(socket.rawValue, Int32(SHUT_RDWR))
+    }
+
     /// Bounds every later read on `socket` by `timeout` (nil: reads block for
     /// as long as the peer takes); past it a read fails with EAGAIN. A
     /// descriptor that is not a socket keeps blocking reads.
     public static func setReceiveTimeout(_ socket: FileDescriptor, _ timeout: Duration?) {
+        setTimeout(socket, SO_RCVTIMEO, timeout)
+    }
+
+    /// The same bound for writes: past it a write that cannot go on fails
+    /// with EAGAIN, so a peer that never reads cannot hold the writer.
+    public static func setSendTimeout(_ socket: FileDescriptor, _ timeout: Duration?) {
+        setTimeout(socket, SO_SNDTIMEO, timeout)
+    }
+
+    private static func setTimeout(_ socket: FileDescriptor, _ option: Int32, _ timeout: Duration?) {
         var value = timeval()
         if let timeout {
             let (seconds, attoseconds) = timeout.components
             value = timeval(tv_sec: Int(seconds), tv_usec: max(1, Int(attoseconds / 1_000_000_000_000)))
         }
-        _ = setsockopt(socket.rawValue, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(socket.rawValue, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
     private static func streamSocket(family: Int32) throws(Errno) -> FileDescriptor {

@@ -9,12 +9,14 @@ func monotonicSeconds() -> Double {
 }
 
 /// The one machine-readable line every subcommand prints; bench/run.py parses it as key=value pairs.
-func report(_ operation: String, bytes: Int, seconds: Double, requests: Int) {
+/// `seconds` times the transfer; an NBD client also gives the time its connection and handshake took.
+func report(_ operation: String, bytes: Int, seconds: Double, requests: Int, connectSeconds: Double? = nil) {
     let mebibytes = Double(bytes) / Double(1 << 20)
     let throughput = seconds > 0 ? mebibytes / seconds : 0
     let rate = seconds > 0 ? Double(requests) / seconds : 0
+    let connect = connectSeconds.map { String(format: " connect_seconds=%.6f", $0) } ?? ""
     print(String(format: "%@ bytes=%ld seconds=%.6f requests=%ld mib_per_s=%.1f requests_per_s=%.1f",
-                 operation, bytes, seconds, requests, throughput, rate))
+                 operation, bytes, seconds, requests, throughput, rate) + connect)
 }
 
 /// A failure of a system call, with the call named so the driver's log says what broke.

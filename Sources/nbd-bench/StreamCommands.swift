@@ -23,10 +23,12 @@ struct StreamOptions: ParsableArguments {
         let transfer = SequentialTransfer(
             direction: direction, size: size.value, requestSize: requestSize.value, inFlight: inFlight)
         let connection = try NBDConnection()
+        let connecting = monotonicSeconds()
         try connection.connect(.uri(uri))
+        let connectSeconds = monotonicSeconds() - connecting
         let result = try transfer.run(on: connection)
         try connection.shutdown()
-        report(direction.rawValue, bytes: result.bytes, seconds: result.seconds, requests: result.requests)
+        report(direction.rawValue, bytes: result.bytes, seconds: result.seconds, requests: result.requests, connectSeconds: connectSeconds)
     }
 }
 

@@ -35,7 +35,7 @@ import Testing
 
     /// Runs the machine against `clientBytes`, then reads back what it sent.
     func negotiate(_ clientBytes: [UInt8], plugin: StubPlugin = StubPlugin(), configuration: ServerConfiguration = ServerConfiguration(),
-                   deadline: Duration? = nil) throws -> Run {
+                   slots: ConnectionSlots = ConnectionSlots(handshakes: 4, transmissions: 4), deadline: Duration? = nil) throws -> Run {
         var ends: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0 else { throw Errno(rawValue: errno) }
         let server = FileDescriptor(rawValue: ends[0]), client = FileDescriptor(rawValue: ends[1])
@@ -43,7 +43,8 @@ import Testing
         _ = try client.writeAll(clientBytes)
         let connection = Connection(channel: PlainChannel(input: server, output: server))
         connection.deadline = deadline.map { .now + $0 }
-        var negotiation = Negotiation(connection: connection, plugin: plugin, configuration: configuration,
+        let admission = Admission(plugin: plugin, slots: slots, slot: slots.admit(server).slot)
+        var negotiation = Negotiation(connection: connection, admission: admission, configuration: configuration,
                                       logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let outcome = Result { try negotiation.run() }
         try server.close()
@@ -134,10 +135,35 @@ import Testing
 
     @Test func infoClosesTheConnectionItOpened() throws {
         let plugin = StubPlugin()
+        let slots = ConnectionSlots(handshakes: 4, transmissions: 4)
         let info = Self.option(.info, InfoRequest(exportName: "", requests: [.description]).encode())
-        let run = try negotiate(Self.clientFlags([.fixedNewstyle]) + info + Self.option(.abort), plugin: plugin)
+        let run = try negotiate(Self.clientFlags([.fixedNewstyle]) + info + Self.option(.abort), plugin: plugin, slots: slots)
         #expect(run.replies.map(\.type) == [.info, .info, .info, .ack, .ack])
         #expect(plugin.opened == 1 && plugin.closed == 1)
+        // INFO gives its transmission slot back: the client is still haggling.
+        #expect(slots.counts == (handshakes: 1, transmissions: 0))
+    }
+
+    @Test func goTakesATransmissionSlotThatNothingDisplaces() throws {
+        let slots = ConnectionSlots(handshakes: 4, transmissions: 4)
+        let run = try negotiate(Self.clientFlags([.fixedNewstyle]) + Self.go, slots: slots)
+        #expect(session(run) == Session())
+        #expect(slots.counts == (handshakes: 0, transmissions: 1))
+        #expect(slots.displaceIdlest() == nil)
+    }
+
+    /// NBD_REP_ERR_POLICY: "server-side policy forbids the server to allow the option".
+    @Test func goWhenEveryTransmissionSlotIsTakenIsRefusedByPolicyAndTheHandshakeGoesOn() throws {
+        let plugin = StubPlugin()
+        let slots = ConnectionSlots(handshakes: 4, transmissions: 1)
+        let (other, _) = slots.admit(FileDescriptor(rawValue: -1))
+        #expect(slots.enterTransmission(other))
+        let run = try negotiate(Self.clientFlags([.fixedNewstyle]) + Self.go + Self.option(.list) + Self.option(.abort), plugin: plugin, slots: slots)
+        #expect(run.replies.map(\.type) == [.errPolicy, .server, .ack, .ack])
+        #expect(String(decoding: run.replies[0].payload, as: UTF8.self).contains("--max-connections 1"))
+        #expect(ending(run) == .clientAborted)
+        #expect(plugin.opened == 0)
+        #expect(slots.counts == (handshakes: 1, transmissions: 1))
     }
 
     @Test func exportNameWithoutNoZeroesIsPadded() throws {

@@ -19,6 +19,8 @@ import Testing
         (["write=a", "size=99999999999E"], "too large"),
         (["-r", "write=a"], "you cannot use the -r option with the streaming plugin"),
         (["--no-such-option", "write=a"], "Unknown option '--no-such-option'"),
+        (["--max-connections", "0", "write=a"], "--max-connections must be at least 1"),
+        (["--max-handshakes", "0", "write=a"], "--max-handshakes must be at least 1"),
     ])
     func badParametersFailWithOneClearLine(arguments: [String], message: String) throws {
         let result = try nbdStreaming(["-f", "-U", "/nonexistent/sock"] + arguments)
@@ -142,21 +144,6 @@ import Testing
         #expect(requests.count == 3)
         #expect(requests.first?.contains("write") == true && requests.first?.contains("offset=0 length=2") == true)
     }
-}
-
-/// A port nobody listens on now; the kernel picks it.
-func freeLoopbackPort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("cannot find a free port") }
-    return UInt16(bigEndian: address.sin_port)
 }
 
 /// Whether `pid` still runs: a zombie waiting for a reaper that is not us counts as gone.

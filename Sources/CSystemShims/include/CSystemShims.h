@@ -23,4 +23,7 @@ int nbd_shim_readable_bytes(int fd);
 /* Whether `fd` is in non-blocking mode, and setting it (F_GETFL / F_SETFL). */
 int nbd_shim_set_nonblocking(int fd, int on);
 
+/* A non-blocking, close-on-exec eventfd(2) counter starting at zero. */
+int nbd_shim_eventfd(void);
+
 #endif

@@ -6,17 +6,25 @@ import SystemPackage
 /// each), and the replies waiting to go out together.
 final class Connection {
     private(set) var channel: any ByteChannel
-    /// The socket whose reads a deadline bounds (nil when there is no socket).
+    /// The socket whose reads and writes a deadline bounds (nil when there is no socket).
     private let timedDescriptor: FileDescriptor?
-    /// When set, every read must finish by then: the whole handshake has one
-    /// deadline, however the client spreads its bytes. Past it, reads fail
-    /// with EAGAIN, as a socket's own receive timeout does.
+    /// When set, every read and write must finish by then: the whole
+    /// handshake has one deadline, counted from the connection, which no byte
+    /// the client sends (the first or any later one) moves, and a client that
+    /// never reads its replies cannot stretch either. Past it, reads and
+    /// writes fail with EAGAIN, as a socket's own timeouts do.
     var deadline: ContinuousClock.Instant? {
         didSet {
             // Between requests a client may rightly stay silent for as long as it likes.
-            if deadline == nil, oldValue != nil, let timedDescriptor { Socket.setReceiveTimeout(timedDescriptor, nil) }
+            if deadline == nil, oldValue != nil, let timedDescriptor {
+                Socket.setReceiveTimeout(timedDescriptor, nil)
+                Socket.setSendTimeout(timedDescriptor, nil)
+            }
         }
     }
+    /// Told whenever bytes arrive, while the client is in its handshake: how
+    /// long it has been idle decides which handshake makes room for a new one.
+    var handshakeSlot: HandshakeSlot?
 
     /// Read-ahead: bytes [start, end) of `storage` arrived but are not consumed yet.
     private let storage: UnsafeMutableRawBufferPointer
@@ -107,14 +115,24 @@ final class Connection {
     }
 
     private func readFromChannel(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let deadline, let timedDescriptor {
-            let left = deadline - .now
-            guard left > .zero else { throw Errno.resourceTemporarilyUnavailable }
-            Socket.setReceiveTimeout(timedDescriptor, left)
-        }
+        if let (socket, left) = try timeLeft() { Socket.setReceiveTimeout(socket, left) }
         let count = try channel.read(into: buffer)
         if count == 0 { throw ConnectionClosed() }
+        handshakeSlot?.heard()
         return count
+    }
+
+    private func writeToChannel(_ buffers: [UnsafeRawBufferPointer]) throws {
+        if let (socket, left) = try timeLeft() { Socket.setSendTimeout(socket, left) }
+        try channel.write(buffers)
+    }
+
+    /// The socket a deadline bounds and what is left of it; EAGAIN once it has passed.
+    private func timeLeft() throws -> (FileDescriptor, Duration)? {
+        guard let deadline, let timedDescriptor else { return nil }
+        let left = deadline - .now
+        guard left > .zero else { throw Errno.resourceTemporarilyUnavailable }
+        return (timedDescriptor, left)
     }
 
     // MARK: output
@@ -138,7 +156,7 @@ final class Connection {
             return
         }
         pendingReplies.append(contentsOf: header)
-        try pendingReplies.withUnsafeBytes { try channel.write([$0, data]) }
+        try pendingReplies.withUnsafeBytes { try writeToChannel([$0, data]) }
         pendingReplies.removeAll(keepingCapacity: true)
     }
 
@@ -147,7 +165,7 @@ final class Connection {
     /// back by work that is not its own.
     func flushReplies() throws {
         guard !pendingReplies.isEmpty else { return }
-        try pendingReplies.withUnsafeBytes { try channel.write([$0]) }
+        try pendingReplies.withUnsafeBytes { try writeToChannel([$0]) }
         pendingReplies.removeAll(keepingCapacity: true)
     }
 }

@@ -36,15 +36,16 @@ struct Negotiation {
     }
 
     let connection: Connection
-    let plugin: any NBDPlugin
+    let admission: Admission
+    var plugin: any NBDPlugin { admission.plugin }
     let configuration: ServerConfiguration
     let logger: Logger
     private var session = Session()
     private var noZeroes = false
 
-    init(connection: Connection, plugin: any NBDPlugin, configuration: ServerConfiguration, logger: Logger) {
+    init(connection: Connection, admission: Admission, configuration: ServerConfiguration, logger: Logger) {
         self.connection = connection
-        self.plugin = plugin
+        self.admission = admission
         self.configuration = configuration
         self.logger = logger
     }
@@ -73,7 +74,7 @@ struct Negotiation {
     private func sendGreeting() throws -> State {
         switch configuration.handshake {
         case .oldstyle:
-            do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
+            do { try admission.open() } catch { return .closed(.refused(error.message)) }
             try closingOnFailure {
                 try connection.send(Greeting.oldstyle(size: plugin.export.size, flags: ExportFlags.transmission(for: plugin.export, structuredReplies: false)))
             }
@@ -143,7 +144,7 @@ struct Negotiation {
         guard String(validating: payload, as: UTF8.self) != nil, payload.count <= NBDLimits.maximumStringLength else {
             return .closed(.protocolError("NBD_OPT_EXPORT_NAME carries an invalid name"))
         }
-        do { try plugin.openConnection() } catch { return .closed(.refused(error.message)) }
+        do { try admission.open() } catch { return .closed(.refused(error.message)) }
         let export = plugin.export
         try closingOnFailure {
             try connection.send(Greeting.exportNameReply(
@@ -174,9 +175,9 @@ struct Negotiation {
             try reply(.error(code, .errInvalid, message: "malformed \(code): \(error)"))
             return nil
         }
-        do { try plugin.openConnection() } catch {
+        do { try admission.open() } catch {
             logger.error("refusing \(code): \(error.message)")
-            try reply(.error(code, .errUnknown, message: error.message))
+            try reply(.error(code, error.replyType, message: error.message))
             return nil
         }
         let export = plugin.export
@@ -190,17 +191,18 @@ struct Negotiation {
             try reply(OptionReply(option: code, type: .ack))
         }
         guard code == .go else {
-            plugin.closeConnection()
+            admission.close()
             return nil
         }
         return session
     }
 
-    /// Once the plugin has opened a connection, every way out must close it:
-    /// the plugin counts connections (its last one leaving finishes the stream).
+    /// Once admitted, every way out must give the admission back: the plugin
+    /// counts connections (its last one leaving finishes the stream), and the
+    /// transmission slot must be free for the next client.
     private func closingOnFailure(_ body: () throws -> Void) throws {
         do { try body() } catch {
-            plugin.closeConnection()
+            admission.close()
             throw error
         }
     }

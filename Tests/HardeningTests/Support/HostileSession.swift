@@ -5,13 +5,15 @@ import NBDProtocol
 /// a handshake of real, lying and byte-mutated options, then (if it reaches
 /// transmission) requests with extreme fields, lying payloads and cut-offs.
 ///
-/// It never puts a byte into the stream, by construction: every WRITE and
-/// WRITE_ZEROES header it builds is one the protocol forbids (an unknown flag,
-/// zero length, or a range past the export's end), and byte 0x25, the first
-/// byte of the request magic, appears nowhere else in the session. However a
-/// lie or a mutation shifts the server's framing, a request header can then
-/// only be found where one was built. So a well-behaved client afterwards
-/// must find the stream exactly as if no hostile client had come.
+/// It never moves the stream, by construction: every WRITE and WRITE_ZEROES
+/// header it builds (and, when asked, every READ: in read mode one takes
+/// bytes from the pipe, and beside a live stream in write mode one below the
+/// highwater is an error the contract calls for) is one the protocol forbids (an unknown flag, zero length,
+/// or a range past the export's end), and byte 0x25, the first byte of the
+/// request magic, appears nowhere else in the session. However a lie or a
+/// mutation shifts the server's framing, a request header can then only be
+/// found where one was built. So a well-behaved client afterwards must find
+/// the stream exactly as if no hostile client had come.
 struct HostileSession {
     private(set) var bytes: [UInt8] = []
     /// Where a request header was built: the only offsets 0x25 may occupy.
@@ -19,13 +21,16 @@ struct HostileSession {
     /// Leave as soon as everything is sent, without reading a reply.
     let leavesAbruptly: Bool
     private let exportSize: UInt64
+    /// READs are built forbidden too.
+    private let forbidsReads: Bool
     private var rng: SeededGenerator
 
     static let requestMagicFirstByte: UInt8 = 0x25
 
-    init(seed: UInt64, exportSize: UInt64) throws {
+    init(seed: UInt64, exportSize: UInt64, forbidsReads: Bool = false) throws {
         rng = SeededGenerator(seed: seed)
         self.exportSize = exportSize
+        self.forbidsReads = forbidsReads
         leavesAbruptly = rng.chance(30)
         if rng.chance(5) {
             bytes = (0..<Int.random(in: 0...4096, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -122,7 +127,7 @@ struct HostileSession {
         var offset: UInt64 = rng.pick([0, 1, 4095, exportSize - 1, exportSize, UInt64.max, UInt64.random(in: 0..<exportSize, using: &rng)])
         var length: UInt32 = rng.pick([0, 1, 512, 4096, 1 << 20, 32 << 20, (32 << 20) + 1, (128 << 20) + 1, UInt32.max,
                                UInt32.random(in: 0..<65536, using: &rng)])
-        if command == .write || command == .writeZeroes {
+        if movesTheStream(command) {
             switch Int.random(in: 0..<3, using: &rng) {
             case 0: flags.insert(CommandFlags(rawValue: 0x8000))  // no such flag
             case 1: length = 0
@@ -144,19 +149,24 @@ struct HostileSession {
 
     // MARK: The invariant
 
+    private func movesTheStream(_ command: Command) -> Bool {
+        command == .write || command == .writeZeroes || (forbidsReads && command == .read)
+    }
+
     /// Removes the request magic's first byte from everywhere but the built
-    /// headers, then checks that no built header is a write the server could
-    /// accept: a broken generator must fail the test, not weaken it.
+    /// headers, then checks that no built header is a request the server could
+    /// accept and that moves the stream: a broken generator must fail the
+    /// test, not weaken it.
     private mutating func sanitize() throws {
         for index in bytes.indices where bytes[index] == Self.requestMagicFirstByte && !headerStarts.contains(index) {
             bytes[index] = Self.requestMagicFirstByte - 1
         }
         for start in headerStarts where start + NBDLimits.requestHeaderLength <= bytes.count {
             guard let header = try? RequestHeader.decode(Array(bytes[start..<start + NBDLimits.requestHeaderLength])),
-                  header.command == .write || header.command == .writeZeroes else { continue }
+                  movesTheStream(header.command) else { continue }
             let (end, overflow) = header.offset.addingReportingOverflow(UInt64(header.length))
             let forbidden = header.flags.contains(CommandFlags(rawValue: 0x8000)) || header.length == 0 || overflow || end > exportSize
-            guard forbidden else { throw TestFailure("the hostile generator built an acceptable write: \(header)") }
+            guard forbidden else { throw TestFailure("the hostile generator built an acceptable \(header.command): \(header)") }
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Plays a hostile session over a non-blocking Unix socket: sends while
+/// Plays a hostile session over a non-blocking socket: sends while
 /// draining whatever the server answers (so neither side can block the other
 /// on a full socket buffer), stops sending when the server hangs up, and
 /// leaves once everything is sent and the server has closed or gone quiet.
@@ -13,9 +13,9 @@ enum SessionPlayer {
         var closedByServer = false
     }
 
-    static func play(_ session: HostileSession, socket path: String, seconds: Double = 2) -> Outcome {
+    static func play(_ session: HostileSession, at address: ServerAddress, seconds: Double = 2) -> Outcome {
         var outcome = Outcome()
-        guard let fd = UnixSocket.connect(to: path) else { return outcome }
+        guard let fd = address.connect() else { return outcome }
         defer { close(fd) }
         outcome.connected = true
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

@@ -1,22 +1,9 @@
 import Foundation
 import TestSupport
 
-/// The two socket calls the hardening helpers make themselves, with the
-/// sockaddr_un boilerplate in one place.
+/// The listening side of a Unix socket, for the peers a stream endpoint
+/// connects to, with the sockaddr_un boilerplate in one place.
 enum UnixSocket {
-    /// A connected stream socket, or nil with errno set.
-    static func connect(to path: String) -> Int32? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        guard withAddress(path, { Foundation.connect(fd, $0, $1) }) == 0 else {
-            let saved = errno
-            close(fd)
-            errno = saved
-            return nil
-        }
-        return fd
-    }
-
     static func listen(at path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0, withAddress(path, { bind(fd, $0, $1) }) == 0, Foundation.listen(fd, 1) == 0 else {
@@ -33,7 +20,7 @@ enum UnixSocket {
         return fd >= 0 ? fd : nil
     }
 
-    private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+    static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
