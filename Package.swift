@@ -38,6 +38,7 @@ let package = Package(
             dependencies: [
                 "NBDProtocol",
                 "SystemIO",
+                "TLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -67,7 +68,7 @@ let package = Package(
         // Test-only: nbd-streaming with one injected fault, to prove the gate fails.
         .executableTarget(
             name: "nbd-streaming-faulty",
-            dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol", "TLS", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // GnuTLS, as nbdkit, libnbd and qemu use it; TLS wraps it for the server and the harness.
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
@@ -110,8 +111,9 @@ let package = Package(
             dependencies: ["StreamingPlugin", "NBDServer", .product(name: "Logging", package: "swift-log")]
         ),
         // Processes, pipes and raw sockets for the tests that drive the real binary.
-        .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol"], path: "Tests/TestSupport"),
-        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
+        .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol", "TLS", .product(name: "SystemPackage", package: "swift-system")],
+                path: "Tests/TestSupport"),
+        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "TLS", "nbd-streaming"]),
         // Test-only: an NBD proxy that injects one disk fault between the harness and a real disk server.
         .executableTarget(name: "nbd-fault-proxy", path: "Tests/FaultProxy"),
         .testTarget(

@@ -41,6 +41,8 @@ public final class NBDConnection {
     public func setRequestStructuredReplies(_ enabled: Bool) throws {
         try check(nbd_set_request_structured_replies(handle, enabled))
     }
+    /// Lets a URI name local files (`tls-psk-file=`, `tls-certificates=`), as nbdcopy and nbdinfo allow.
+    public func setURIAllowsLocalFiles(_ allowed: Bool) throws { try check(nbd_set_uri_allow_local_file(handle, allowed)) }
     public func setExportName(_ name: String) throws { try check(nbd_set_export_name(handle, name)) }
     public func setFullInfo(_ enabled: Bool) throws { try check(nbd_set_full_info(handle, enabled)) }
     public func setRequestBlockSize(_ enabled: Bool) throws { try check(nbd_set_request_block_size(handle, enabled)) }

@@ -53,7 +53,7 @@ public final class TLSClientCredentials: @unchecked Sendable {
             gnutls_session_set_verify_cert(session, serverName, 0)
         } else if let preSharedKey {
             try GnuTLS.check(gnutls_credentials_set(session, GNUTLS_CRD_PSK, UnsafeMutableRawPointer(preSharedKey)), "setting PSK credentials")
-            try GnuTLS.check(gnutls_priority_set_direct(session, Priorities.preSharedKeys, nil), "setting TLS priorities")
+            try GnuTLS.check(gnutls_priority_set_direct(session, Priorities.clientPreSharedKeys, nil), "setting TLS priorities")
         }
         if let serverName {
             try GnuTLS.check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, serverName.utf8.count), "setting the server name")

@@ -3,7 +3,7 @@ import NBDClient
 
 /// What both NBD subcommands take: the same options, so read and write runs are described alike.
 struct StreamOptions: ParsableArguments {
-    @Option(help: "The server, as an NBD URI (e.g. nbd+unix:///?socket=PATH).")
+    @Option(help: "The server, as an NBD URI (e.g. nbd+unix:///?socket=PATH, or nbds+unix://USER@/?socket=PATH&tls-psk-file=FILE).")
     var uri: String
 
     @Option(help: "Bytes to stream, from offset 0 upwards.")
@@ -23,6 +23,8 @@ struct StreamOptions: ParsableArguments {
         let transfer = SequentialTransfer(
             direction: direction, size: size.value, requestSize: requestSize.value, inFlight: inFlight)
         let connection = try NBDConnection()
+        // TLS URIs name their key or certificates as local files.
+        try connection.setURIAllowsLocalFiles(true)
         let connecting = monotonicSeconds()
         try connection.connect(.uri(uri))
         let connectSeconds = monotonicSeconds() - connecting

@@ -6,12 +6,26 @@ public protocol ByteChannel {
     /// Reads what is available, at least one byte and at most `buffer.count`;
     /// 0 when the peer closed the connection.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// The same, when the peer is sure to send `awaiting` more bytes (the
+    /// rest of a payload): a channel may wait for them to cut its wake-ups.
+    func read(into buffer: UnsafeMutableRawBufferPointer, awaiting: Int) throws -> Int
     /// Sends every byte of `buffers`, in order, in as few system calls as it can.
     func write(_ buffers: [UnsafeRawBufferPointer]) throws
     /// The descriptors under the channel when the bytes on them are the
     /// connection's own (nothing encrypts them), so the kernel may splice
     /// payloads straight to and from them; nil otherwise.
     var spliceable: (input: FileDescriptor, output: FileDescriptor)? { get }
+    /// Ends the channel's own framing before the socket closes (TLS sends
+    /// its closing alert); plaintext has nothing to end.
+    func finish()
+}
+
+extension ByteChannel {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, awaiting: Int) throws -> Int {
+        try read(into: buffer)
+    }
+
+    public func finish() {}
 }
 
 /// The end of the connection was reached while more bytes were expected.
