@@ -4,9 +4,8 @@ import Glibc
 /// GnuTLS's input once the handshake is over and the kernel has not taken
 /// the records: ciphertext read from the socket in large pieces. GnuTLS's own
 /// transport reads each record with two recv(2) calls, its header then its
-/// body; here one call brings many records, and `lowWater` lets a reader
-/// that knows more bytes are coming (a WRITE payload) wait for them in one
-/// wake-up instead of one per record.
+/// body; here one call brings whatever has arrived, often many records.
+/// (Measured in docs/benchmark.md's TLS notes: a few percent less server CPU.)
 final class ReadAheadTransport {
     static let capacity = 256 * 1024
     /// A TLS record's header: type, version, length.
@@ -17,10 +16,6 @@ final class ReadAheadTransport {
     private let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
     private var start = 0
     private var end = 0
-    /// The socket's SO_RCVLOWAT, so it is set only when it changes.
-    private var socketLowWater = 1
-    /// Bytes the next refill may wait for: never more than the peer is sure to send.
-    var lowWater = 1
 
     init(socket: Int32, session: gnutls_session_t) {
         self.socket = socket
@@ -65,11 +60,6 @@ final class ReadAheadTransport {
     }
 
     private func refill() -> Int {
-        let wanted = max(1, min(lowWater, storage.count))
-        if wanted != socketLowWater {
-            var value = Int32(wanted)
-            if setsockopt(socket, SOL_SOCKET, SO_RCVLOWAT, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 { socketLowWater = wanted }
-        }
         while true {
             let received = recv(socket, storage.baseAddress, storage.count, 0)
             if received >= 0 { return received }

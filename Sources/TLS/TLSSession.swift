@@ -98,16 +98,7 @@ public final class TLSSession: @unchecked Sendable {
     /// Reads decrypted bytes into `buffer`: at least one, after waiting for a
     /// record if none is buffered, and as many more as can be had without
     /// waiting. 0 means the peer closed the session.
-    ///
-    /// `awaiting` is how many bytes the peer is sure to send (the rest of a
-    /// payload whose length is known): the wait may then last until that many
-    /// have arrived, so a large payload costs few wake-ups.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, awaiting: Int = 1) throws(TLSError) -> Int {
-        if let readAhead {
-            // What is already here, decrypted or not, may hold all of it.
-            readAhead.lowWater = max(1, awaiting - pending - readAhead.buffered)
-        }
-        defer { readAhead?.lowWater = 1 }
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
         var filled = try receive(into: buffer)
         while filled > 0, filled < buffer.count, pending > 0 || readAhead?.holdsRecord == true {
             let count = try receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))

@@ -6,9 +6,6 @@ public protocol ByteChannel {
     /// Reads what is available, at least one byte and at most `buffer.count`;
     /// 0 when the peer closed the connection.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
-    /// The same, when the peer is sure to send `awaiting` more bytes (the
-    /// rest of a payload): a channel may wait for them to cut its wake-ups.
-    func read(into buffer: UnsafeMutableRawBufferPointer, awaiting: Int) throws -> Int
     /// Sends every byte of `buffers`, in order, in as few system calls as it can.
     func write(_ buffers: [UnsafeRawBufferPointer]) throws
     /// The descriptors under the channel when the bytes on them are the
@@ -21,10 +18,6 @@ public protocol ByteChannel {
 }
 
 extension ByteChannel {
-    public func read(into buffer: UnsafeMutableRawBufferPointer, awaiting: Int) throws -> Int {
-        try read(into: buffer)
-    }
-
     public func finish() {}
 }
 

@@ -24,12 +24,8 @@ public struct TLSChannel: ByteChannel {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try read(into: buffer, awaiting: 1)
-    }
-
-    public func read(into buffer: UnsafeMutableRawBufferPointer, awaiting: Int) throws -> Int {
         do {
-            return try session.read(into: buffer, awaiting: awaiting)
+            return try session.read(into: buffer)
         } catch .timedOut {
             // The handshake deadline's receive timeout, reported as on a plain socket.
             throw Errno.resourceTemporarilyUnavailable
