@@ -27,13 +27,17 @@ public struct TLSChannel: ByteChannel {
         do {
             return try session.read(into: buffer)
         } catch .timedOut {
-            // The handshake deadline's receive timeout, reported as on a plain socket.
+            // The handshake deadline's socket timeout, reported as on a plain socket.
             throw Errno.resourceTemporarilyUnavailable
         }
     }
 
     public func write(_ buffers: [UnsafeRawBufferPointer]) throws {
-        try session.write(buffers)
+        do {
+            try session.write(buffers)
+        } catch .timedOut {
+            throw Errno.resourceTemporarilyUnavailable
+        }
     }
 
     /// Sends close_notify, so the client can tell the end from a cut.
