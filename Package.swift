@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "TLS", dependencies: ["CGnuTLS", .product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
-        .target(name: "NBDConformance", dependencies: ["NBDClient"]),
+        .target(name: "NBDConformance", dependencies: ["NBDClient", "TLS", .product(name: "SystemPackage", package: "swift-system")]),
         .executableTarget(
             name: "nbd-conformance",
             dependencies: [
@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(name: "nbd-fault-proxy", path: "Tests/FaultProxy"),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty", "nbd-fault-proxy"]
+            dependencies: ["NBDConformance", "NBDClient", "TestSupport", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty", "nbd-fault-proxy"]
         ),
         // Hostile clients and the fault matrix, against the real binary (issue 5).
         .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),

@@ -41,8 +41,6 @@ public final class NBDConnection {
     public func setRequestStructuredReplies(_ enabled: Bool) throws {
         try check(nbd_set_request_structured_replies(handle, enabled))
     }
-    /// Lets a URI name local files (`tls-psk-file=`, `tls-certificates=`), as nbdcopy and nbdinfo allow.
-    public func setURIAllowsLocalFiles(_ allowed: Bool) throws { try check(nbd_set_uri_allow_local_file(handle, allowed)) }
     public func setExportName(_ name: String) throws { try check(nbd_set_export_name(handle, name)) }
     public func setFullInfo(_ enabled: Bool) throws { try check(nbd_set_full_info(handle, enabled)) }
     public func setRequestBlockSize(_ enabled: Bool) throws { try check(nbd_set_request_block_size(handle, enabled)) }
@@ -55,7 +53,10 @@ public final class NBDConnection {
         switch endpoint {
         case .unix(let path): try check(nbd_aio_connect_unix(handle, path))
         case .tcp(let host, let port): try check(nbd_aio_connect_tcp(handle, host, port))
-        case .uri(let uri): try check(nbd_aio_connect_uri(handle, uri))
+        case .uri(let uri):
+            // The URI is the user's own, so it may name key files (tls-psk-file=), as nbdinfo and nbdcopy allow.
+            try check(nbd_set_uri_allow_local_file(handle, true))
+            try check(nbd_aio_connect_uri(handle, uri))
         case .command(let argv): try connectCommand(argv)
         }
         try wait { nbd_aio_is_connecting(handle) == 1 || nbd_aio_is_created(handle) == 1 }

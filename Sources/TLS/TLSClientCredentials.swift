@@ -13,6 +13,16 @@ public final class TLSClientCredentials: @unchecked Sendable {
         guard let hexKey = keys.hexKey(for: username) else {
             throw .invalidFile(path: file, reason: "holds no key for user \(username)")
         }
+        return try preSharedKey(username: username, hexKey: hexKey)
+    }
+
+    /// The users psktool's `file` holds keys for, in the file's order.
+    public static func users(inPreSharedKeyFile file: String) throws(TLSError) -> [String] {
+        try PSKKeyFile(path: file).entries.map(\.username)
+    }
+
+    /// `username` with a key given in hex, as psktool writes it.
+    public static func preSharedKey(username: String, hexKey: String) throws(TLSError) -> TLSClientCredentials {
         var handle: gnutls_psk_client_credentials_t?
         try GnuTLS.check(gnutls_psk_allocate_client_credentials(&handle), "allocating PSK credentials")
         let credentials = TLSClientCredentials(certificates: nil, preSharedKey: handle)

@@ -23,8 +23,6 @@ struct StreamOptions: ParsableArguments {
         let transfer = SequentialTransfer(
             direction: direction, size: size.value, requestSize: requestSize.value, inFlight: inFlight)
         let connection = try NBDConnection()
-        // TLS URIs name their key or certificates as local files.
-        try connection.setURIAllowsLocalFiles(true)
         let connecting = monotonicSeconds()
         try connection.connect(.uri(uri))
         let connectSeconds = monotonicSeconds() - connecting
