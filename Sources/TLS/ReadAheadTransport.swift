@@ -5,7 +5,7 @@ import Glibc
 /// the records: ciphertext read from the socket in large pieces. GnuTLS's own
 /// transport reads each record with two recv(2) calls, its header then its
 /// body; here one call brings whatever has arrived, often many records.
-/// (Measured in docs/benchmark.md's TLS notes: a few percent less server CPU.)
+/// (Measured: a few percent less server CPU; docs/design.md, "TLS".)
 final class ReadAheadTransport {
     static let capacity = 256 * 1024
     /// A TLS record's header: type, version, length.
@@ -31,6 +31,8 @@ final class ReadAheadTransport {
         gnutls_transport_set_pull_function(session) { pointer, destination, count in
             Unmanaged<ReadAheadTransport>.fromOpaque(pointer!).takeUnretainedValue().pull(into: destination!, count: count)
         }
+        // Set with the pull function: GnuTLS's default would take this object's pointer for a descriptor
+        // whenever it waits with a timeout.
         gnutls_transport_set_pull_timeout_function(session) { pointer, milliseconds in
             Unmanaged<ReadAheadTransport>.fromOpaque(pointer!).takeUnretainedValue().wait(milliseconds: milliseconds)
         }
