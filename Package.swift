@@ -38,6 +38,7 @@ let package = Package(
             dependencies: [
                 "NBDProtocol",
                 "SystemIO",
+                "TLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -67,14 +68,14 @@ let package = Package(
         // Test-only: nbd-streaming with one injected fault, to prove the gate fails.
         .executableTarget(
             name: "nbd-streaming-faulty",
-            dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["StreamingCLI", "NBDServer", "NBDProtocol", "TLS", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // GnuTLS, as nbdkit, libnbd and qemu use it; TLS wraps it for the server and the harness.
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
         .target(name: "TLS", dependencies: ["CGnuTLS", .product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
-        .target(name: "NBDConformance", dependencies: ["NBDClient"]),
+        .target(name: "NBDConformance", dependencies: ["NBDClient", "TLS", .product(name: "SystemPackage", package: "swift-system")]),
         .executableTarget(
             name: "nbd-conformance",
             dependencies: [
@@ -110,13 +111,14 @@ let package = Package(
             dependencies: ["StreamingPlugin", "NBDServer", .product(name: "Logging", package: "swift-log")]
         ),
         // Processes, pipes and raw sockets for the tests that drive the real binary.
-        .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol"], path: "Tests/TestSupport"),
-        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
+        .target(name: "TestSupport", dependencies: ["NBDClient", "NBDProtocol", "TLS", .product(name: "SystemPackage", package: "swift-system")],
+                path: "Tests/TestSupport"),
+        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "TLS", "nbd-streaming"]),
         // Test-only: an NBD proxy that injects one disk fault between the harness and a real disk server.
         .executableTarget(name: "nbd-fault-proxy", path: "Tests/FaultProxy"),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["NBDConformance", "NBDClient", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty", "nbd-fault-proxy"]
+            dependencies: ["NBDConformance", "NBDClient", "TestSupport", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty", "nbd-fault-proxy"]
         ),
         // Hostile clients and the fault matrix, against the real binary (issue 5).
         .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),

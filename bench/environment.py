@@ -54,9 +54,23 @@ def describe(server):
             "nbdkit": _first_line(["nbdkit", "--version"]),
             "libnbd (client, nbdcopy)": _first_line(["nbdcopy", "--version"], "libnbd"),
             "qemu-img": _first_line(["qemu-img", "--version"]),
+            "GnuTLS (psktool)": _first_line(["psktool", "--version"], "psktool"),
+            "kernel TLS": _kernel_tls(),
             "Python": platform.python_version(),
         },
     }
+
+
+def _kernel_tls():
+    """Whether the kernel offers GnuTLS the `tls` upper-layer protocol; without it, TLS rows are encrypted in
+    user space and the server copies payloads (it says which path served under -v)."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as source:
+            layers = source.read().split()
+    except OSError:
+        return "unknown"
+    return "offered (tls in tcp_available_ulp)" if "tls" in layers else \
+        f"not offered (tcp_available_ulp: {' '.join(layers) or 'empty'}): records encrypted by GnuTLS, payloads copied"
 
 
 class CompetitionMeter:

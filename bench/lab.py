@@ -41,8 +41,9 @@ class Shape:
 
 
 class Lab:
-    def __init__(self, bench, server, work_dir, slowest_mib_per_s=4, baseline=None):
+    def __init__(self, bench, server, work_dir, slowest_mib_per_s=4, baseline=None, keys=None):
         self.bench = bench
+        self.keys = keys           # tlskeys.Keys for the TLS contestants, or None
         self.server = server
         self.baseline = baseline   # another nbd-streaming binary to compare with, or None
         self.work = work_dir
@@ -60,14 +61,16 @@ class Lab:
 
     # The contestants ------------------------------------------------------------------------------------------
 
-    def nbd(self, server, nbytes, shape, direction, pipe_splice=False, binary=None):
+    def nbd(self, server, nbytes, shape, direction, pipe_splice=False, binary=None, tls=None):
         """nbd-bench's client against `server` ("streaming", "null" or "memory"); for "streaming" the pipe's
         other end is nbd-bench drain (write mode) or feed (read mode), copying or splicing, and `binary` may
-        name another nbd-streaming than the one measured."""
-        client = [self.bench, direction, "--uri", self.uri, "--size", nbytes,
+        name another nbd-streaming than the one measured. `tls` ("PSK" or "X.509") makes the server require
+        TLS and the client connect with an nbds+unix:// URI."""
+        uri = self.keys.uri(tls, self.socket) if tls else self.uri
+        client = [self.bench, direction, "--uri", uri, "--size", nbytes,
                   "--request-size", shape.request_size, "--in-flight", shape.in_flight]
         return self._through_server(server, nbytes, direction, client, pipe_splice, client_reports=True,
-                                    binary=binary)
+                                    binary=binary, tls=tls)
 
     def copy_tool(self, tool, image, nbytes, direction):
         """qemu-img or nbdcopy moving a whole image through nbd-streaming; timed by the driver, spawn to exit.
@@ -106,7 +109,8 @@ class Lab:
 
     # The parts ------------------------------------------------------------------------------------------------
 
-    def _through_server(self, server, nbytes, direction, client_argv, pipe_splice, client_reports, binary=None):
+    def _through_server(self, server, nbytes, direction, client_argv, pipe_splice, client_reports, binary=None,
+                        tls=None):
         self._fresh_fifo()
         for stale in (self.socket, self.pidfile):
             if os.path.exists(stale):
@@ -116,7 +120,7 @@ class Lab:
             if server == "streaming":
                 # The pipe's other end starts first and waits in open(), as a user's reader would.
                 pipe_end = self._drain(pipe_splice) if direction == "write" else self._feed(nbytes, pipe_splice)
-            served = self._serve(server, nbytes, direction, binary)
+            served = self._serve(server, nbytes, direction, binary, tls)
             client = Child("client", client_argv, self.logs).wait_ok(self.deadline(nbytes))
             peak_rss = served.peak_rss_kib()
             stopped = served.stop()
@@ -133,8 +137,8 @@ class Lab:
         finally:
             kill_all()
 
-    def _serve(self, server, nbytes, direction, binary=None):
-        listen = ["-f", "-U", self.socket, "-P", self.pidfile]
+    def _serve(self, server, nbytes, direction, binary=None, tls=None):
+        listen = ["-f", "-U", self.socket, "-P", self.pidfile] + (self.keys.server_options(tls) if tls else [])
         if server == "streaming":
             argv = [binary or self.server, *listen, f"{direction}={self.fifo}", f"size={nbytes}"]
         else:

@@ -8,6 +8,8 @@ from typing import Callable, Optional
 
 from lab import MIB, Shape
 
+TLS_SHAPE = Shape(MIB, 16)
+TLS_KINDS = ("PSK", "X.509")
 WRITE_SHAPES = [Shape(4096, 1), Shape(64 * 1024, 1), Shape(MIB, 16), Shape(4096, 64), Shape(32 * MIB, 4)]
 READ_SHAPES = [Shape(64 * 1024, 1), Shape(MIB, 16)]
 
@@ -20,6 +22,8 @@ BASELINE = "baseline nbd-streaming"
 NULL = "nbdkit null"
 MEMORY = "nbdkit memory"
 BARE_PIPE = "bare pipe"
+PLAINTEXT = "plaintext"
+SAME_TLS = "nbdkit null, same TLS"
 
 
 def pipe_name(feed_splice, drain_splice):
@@ -35,6 +39,7 @@ class Case:
     pipe_reference: Optional[str]   # the bare-pipe contestant it is compared with
     has_floor: bool = False         # compared with nbdkit null and memory of the same shape
     baseline: Optional[str] = None  # the baseline contestant of the same shape it is compared with
+    peers: tuple = ()               # further (ratio name, case key) comparisons
 
     @property
     def key(self):
@@ -63,11 +68,30 @@ def cases(lab, stream_bytes, image, image_bytes):
         for drain_splice in (COPY, SPLICE):
             result.append(Case("pipe", BARE_PIPE, pipe_name(feed_splice, drain_splice),
                                _bind(lab.bare_pipe, stream_bytes, feed_splice, drain_splice), None))
+    result += tls_cases(lab, stream_bytes)
     for direction in ("write", "read"):
         for tool in ("qemu-img", "nbdcopy"):
             result.append(Case("copy", f"image, {direction} mode", "qemu-img convert" if tool == "qemu-img" else tool,
                                _bind(lab.copy_tool, tool, image, image_bytes, direction),
                                pipe_name(COPY, COPY)))
+    return result
+
+
+def tls_cases(lab, stream_bytes):
+    """The same client through TLS (PSK and X.509) and in plaintext, against nbd-streaming and nbdkit null, each
+    TLS row compared with nbdkit null under the same credentials and with the same server in plaintext."""
+    result = []
+    for direction in ("write", "read"):
+        shape = f"{direction} {TLS_SHAPE.label}"
+        for server, name in (("streaming", STREAMING), ("null", NULL)):
+            for tls in (None,) + TLS_KINDS:
+                contestant = f"{name}, {tls or PLAINTEXT}"
+                peers = () if tls is None else ((PLAINTEXT, ("tls", shape, f"{name}, {PLAINTEXT}")),)
+                if tls and server == "streaming":
+                    peers += ((SAME_TLS, ("tls", shape, f"{NULL}, {tls}")),)
+                result.append(Case("tls", shape, contestant,
+                                   _bind(lab.nbd, server, stream_bytes, TLS_SHAPE, direction, COPY, None, tls),
+                                   None, peers=peers))
     return result
 
 

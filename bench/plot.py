@@ -39,7 +39,7 @@ def _panels(rows, image):
     """(title, [(label, value, value text, colour)]) per shape; the bare pipe joins every panel it is compared in."""
     pipes = {r.contestant: r for r in rows if r.group == "pipe"}
     panels = []
-    for group in ("write", "read"):
+    for group in ("write", "read", "tls"):
         for shape in dict.fromkeys(r.shape for r in rows if r.group == group):
             members = [r for r in rows if (r.group, r.shape) == (group, shape)]
             if shape.startswith("4 KiB"):
@@ -61,7 +61,8 @@ def _pipe_bars(members, pipes):
 def _bar(row, by_rate=False, label=None):
     kind = BARE_PIPE if row.group == "pipe" else "tool" if row.group == "copy" else \
         STREAMING if row.contestant.startswith(STREAMING) else \
-        BASELINE if row.contestant.startswith(BASELINE) else row.contestant
+        BASELINE if row.contestant.startswith(BASELINE) else \
+        NULL if row.contestant.startswith(NULL) else row.contestant
     value = (row.requests_per_s if by_rate else row.mib_per_s) or 0
     if row.mib_per_s is None:
         text = "failed"

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The side-by-side benchmark: nbd-streaming against nbdkit null and memory and against the bare pipe,
-in one run, contestants alternating round by round, medians of the rounds. Writes docs/benchmark.md and
-docs/benchmark.svg. Needs the packages of scripts/install-debian-packages.sh; Python 3 standard library only.
+"""The side-by-side benchmark: nbd-streaming against nbdkit null and memory, in plaintext and over TLS, and
+against the bare pipe, in one run, contestants alternating round by round, medians of the rounds. Writes
+docs/benchmark.md and docs/benchmark.svg. Needs the packages of scripts/install-debian-packages.sh; Python 3
+standard library only.
 
-    bench/run.py            # 1 GiB streams, 2 GiB images, 3 rounds (about 6 minutes on 2 cores)
-    bench/run.py --quick    # a smoke run, under a minute
+    bench/run.py                             # 1 GiB streams, 2 GiB images, 3 rounds (about 7 minutes on 2 cores)
+    bench/run.py --quick                     # a smoke run, under a minute
+    bench/run.py --only tls --out /tmp/tls   # one table only, written elsewhere
 """
 import argparse
 import os
@@ -19,6 +21,7 @@ import environment  # noqa: E402
 import plan  # noqa: E402
 import plot  # noqa: E402
 import report  # noqa: E402
+import tlskeys  # noqa: E402
 from lab import MIB, Lab, Shape  # noqa: E402
 from processes import BenchError, Child, install_cleanup  # noqa: E402
 from summary import summarize  # noqa: E402
@@ -32,7 +35,7 @@ def main():
     if args.cpus:
         # Children inherit the mask: every server, client and pipe end runs on these CPUs only.
         os.sched_setaffinity(0, {int(cpu) for cpu in args.cpus.split(",")})
-    for tool in ("nbdkit", "nbdcopy", "qemu-img"):
+    for tool in ("nbdkit", "nbdcopy", "qemu-img", "psktool", "certtool"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run scripts/install-debian-packages.sh first")
     work = tempfile.mkdtemp(prefix="nbd-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -40,14 +43,16 @@ def main():
         bin_dir = os.path.join(REPO, ".build", "release") if args.no_build else build(work, args.server is None)
         server = os.path.abspath(args.server) if args.server else os.path.join(bin_dir, "nbd-streaming")
         baseline = os.path.abspath(args.baseline) if args.baseline else None
-        lab = Lab(os.path.join(bin_dir, "nbd-bench"), server, work, baseline=baseline)
+        lab = Lab(os.path.join(bin_dir, "nbd-bench"), server, work, baseline=baseline,
+                  keys=tlskeys.make(os.path.join(work, "tls")))
         facts = environment.describe(lab.server)
         facts["load"] = [("start", os.getloadavg())]
         image = make_image(work, args.image_size)
-        cases = plan.cases(lab, args.size, image, args.image_size)
+        cases = [case for case in plan.cases(lab, args.size, image, args.image_size)
+                 if not args.only or case.group in args.only]
         meter = environment.CompetitionMeter()
         samples, errors = run_rounds(cases, args.rounds, facts)
-        extras = measure_extras(lab, args)
+        extras = {} if args.only else measure_extras(lab, args)
         facts["others"] = meter.others_share()
         facts["load"].append(("end", os.getloadavg()))
         rows = summarize(cases, samples, errors)
@@ -84,6 +89,9 @@ def parse_arguments():
                                            "before a change) in the same rounds, and give every row the ratio to it")
     parser.add_argument("--cpus", help="pin every process to these CPUs, e.g. 0 (a pipe between two CPUs is much "
                                        "slower here than within one; pinning makes runs comparable)")
+    parser.add_argument("--only", action="append", choices=("write", "read", "tls", "pipe", "copy"),
+                        help="run only this table's cases (repeatable), without the memory and start-up runs: "
+                             "a partial run, for a quick look at one part")
     parser.add_argument("--out", default=os.path.join(REPO, "docs"), help="directory for the results (docs)")
     parser.add_argument("--name", default="benchmark", help="file name of the .md and .svg (benchmark)")
     args = parser.parse_args()

@@ -43,6 +43,7 @@ def summarize(cases, samples, errors):
             peers += [(NULL, (case.group, case.shape, NULL)), (MEMORY, (case.group, case.shape, MEMORY))]
         if case.baseline:
             peers.append((BASELINE, (case.group, case.shape, case.baseline)))
+        peers += list(case.peers)
         if case.pipe_reference:
             peers.append((f"bare pipe {case.pipe_reference}", ("pipe", "bare pipe", case.pipe_reference)))
         for name, key in peers:

@@ -1,5 +1,5 @@
 """The throughput targets, checked against one run's rows: (what, measured text, goal text, met or not)."""
-from plan import BASELINE, COPY, NULL, READER, SPLICE, STREAMING, WRITER, pipe_name
+from plan import BASELINE, COPY, NULL, READER, SAME_TLS, SPLICE, STREAMING, TLS_SHAPE, WRITER, pipe_name
 from summary import find
 
 
@@ -8,7 +8,9 @@ def check(rows, extras):
 
     def ratio(group, shape, contestant, peer, goal, what):
         row = find(rows, group, shape, contestant)
-        value = row.ratios.get(peer) if row else None
+        if row is None:
+            return  # not measured in this run (bench/run.py --only)
+        value = row.ratios.get(peer)
         results.append((what, _x(value), f"≥ {goal:.2f}x", value is not None and value >= goal))
 
     for splice in (COPY, SPLICE):
@@ -25,6 +27,8 @@ def check(rows, extras):
         pipe = f"bare pipe {pipe_name(splice, COPY)}"
         for shape in ("64 KiB x1", "1 MiB x16"):
             ratio("read", shape, reader, pipe, 0.9, f"read {shape}: × {pipe}")
+    ratio("tls", f"write {TLS_SHAPE.label}", f"{STREAMING}, PSK", SAME_TLS, 1.0,
+          f"TLS PSK write {TLS_SHAPE.label}: × nbdkit null with the same TLS")
     # A change must not make any shape slower than the baseline it was measured beside.
     for row in rows:
         if BASELINE in row.ratios:

@@ -23,7 +23,7 @@ deb=$(scripts/package-deb.sh "$work/out")
 [ "$(basename "$deb")" = "nbd-streaming_$(dpkg-deb -f "$deb" Version)_amd64.deb" ] || fail "package file name $deb"
 dpkg-deb -c "$deb" | grep -E 'nbd-bench|nbd-streaming-faulty|nbd-manual' && fail "a test or build tool is in the package"
 depends=$(dpkg-deb -f "$deb" Depends)
-for needed in libc6 libnbd0; do
+for needed in libc6 libnbd0 libgnutls30; do
     grep -qw "$needed" <<< "$depends" || fail "Depends lacks $needed: $depends"
 done
 echo "package: $(basename "$deb"), $(stat -c %s "$deb") bytes; Depends: $depends"

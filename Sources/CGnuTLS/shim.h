@@ -11,4 +11,7 @@ static inline void cgnutls_free(void *pointer) {
     gnutls_free(pointer);
 }
 
+/* GNUTLS_INDEFINITE_TIMEOUT is a macro with a cast, which Swift does not import. */
+static const unsigned int CGNUTLS_INDEFINITE_TIMEOUT = GNUTLS_INDEFINITE_TIMEOUT;
+
 #endif

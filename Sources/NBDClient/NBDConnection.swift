@@ -53,7 +53,10 @@ public final class NBDConnection {
         switch endpoint {
         case .unix(let path): try check(nbd_aio_connect_unix(handle, path))
         case .tcp(let host, let port): try check(nbd_aio_connect_tcp(handle, host, port))
-        case .uri(let uri): try check(nbd_aio_connect_uri(handle, uri))
+        case .uri(let uri):
+            // The URI is the user's own, so it may name key files (tls-psk-file=), as nbdinfo and nbdcopy allow.
+            try check(nbd_set_uri_allow_local_file(handle, true))
+            try check(nbd_aio_connect_uri(handle, uri))
         case .command(let argv): try connectCommand(argv)
         }
         try wait { nbd_aio_is_connecting(handle) == 1 || nbd_aio_is_created(handle) == 1 }

@@ -68,7 +68,8 @@ public final class Server: Sendable {
         if let pidFile = options.pidFile { try Daemon.writePIDFile(pidFile) }
         var child: pid_t?
         if let captive = options.captive {
-            let pid = try captive.spawn(extraEnvironment: CaptiveCommand.environment(for: endpoint, exportName: options.configuration.exportName))
+            let variables = CaptiveCommand.environment(for: endpoint, exportName: options.configuration.exportName, tls: options.configuration.tls)
+            let pid = try captive.spawn(extraEnvironment: variables)
             child = pid
             try detachThread { stop.stop(exitStatus: CaptiveCommand.wait(for: pid)) }
         }
@@ -133,7 +134,9 @@ public final class Server: Sendable {
             connection.deadline = slot.connected + .seconds(options.configuration.handshakeTimeout)
         }
         let admission = Admission(plugin: plugin, slots: slots, slot: slot)
-        var negotiation = Negotiation(connection: connection, admission: admission, configuration: options.configuration, logger: logger)
+        var negotiation = Negotiation(connection: connection, admission: admission, configuration: options.configuration, logger: logger,
+                                      decorateChannel: decorateChannel)
+        defer { connection.channel.finish() }
         do {
             switch try negotiation.run() {
             case let .transmission(session):

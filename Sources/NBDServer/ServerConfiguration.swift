@@ -1,4 +1,5 @@
 import NBDProtocol
+import TLS
 
 /// How the server talks to clients; fixed at start-up.
 public struct ServerConfiguration: Sendable {
@@ -22,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// Clients in their handshake at once (`--max-handshakes`); a further
     /// one takes the place of the handshake idle longest (ConnectionSlots).
     public var maximumHandshakes: Int = 256
+    /// nbdkit's `--tls`: whether STARTTLS is refused, offered or required.
+    public var tls: TLSMode = .off
 
     public init() {}
 }

@@ -4,6 +4,7 @@ import Logging
 import NBDServer
 import ReleaseInfo
 import StreamingPlugin
+import TLS
 
 /// nbdkit's command line, with the streaming plugin built in: existing
 /// `nbdkit streaming ...` invocations work with `nbd-streaming ...`.
@@ -29,7 +30,7 @@ struct StreamingCommand: ParsableCommand {
     var single = false
 
     @Option(name: .customLong("run"), parsing: .unconditional,
-            help: ArgumentHelp("Run CMD in a shell with $nbd, $uri, $unixsocket, $port and $exportname set; exit with its status.",
+            help: ArgumentHelp("Run CMD in a shell with $nbd, $uri, $unixsocket, $port, $exportname and $tls set; exit with its status.",
                                valueName: "CMD"))
     var runCommand: String?
 
@@ -119,7 +120,7 @@ struct StreamingCommand: ParsableCommand {
         mode_t(unixMode, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil }
     }
 
-    func serverOptions() -> ServerOptions {
+    func serverOptions(tls: TLSMode) -> ServerOptions {
         var options = ServerOptions()
         options.listen = listenMode
         options.foreground = foreground
@@ -131,6 +132,7 @@ struct StreamingCommand: ParsableCommand {
         options.configuration.handshakeTimeout = handshakeTimeout
         options.configuration.maximumConnections = maximumConnections
         options.configuration.maximumHandshakes = maximumHandshakes
+        options.configuration.tls = tls
         options.socketMode = socketMode ?? 0o600
         return options
     }

@@ -6,11 +6,13 @@ import StreamingPlugin
 import TLS
 
 /// The executables' one entry point. The test-only faulty build wraps the
-/// plugin and each connection's channel through the two hooks, so its faults
-/// live outside the production types; the real server passes everything through.
+/// plugin and each connection's channel, and may weaken the TLS mode, through
+/// the hooks, so its faults live outside the production types; the real
+/// server passes everything through.
 public enum StreamingMain {
     public static func run(decoratePlugin: (any NBDPlugin) -> any NBDPlugin = { $0 },
-                           decorateChannel: @escaping ChannelDecorator = { $0 }) -> Never {
+                           decorateChannel: @escaping ChannelDecorator = { $0 },
+                           decorateTLS: (TLSMode) -> TLSMode = { $0 }) -> Never {
         let command: StreamingCommand
         do {
             command = try StreamingCommand.parse(Array(CommandLine.arguments.dropFirst()))
@@ -31,27 +33,15 @@ public enum StreamingMain {
         }
         do {
             // Credentials are checked before anything is created or listens.
-            try refuseUntilServed(command.tlsMode(logger: logger), logger: logger)
+            let tls = decorateTLS(try command.tlsMode(logger: logger))
+            try command.checkTLSTransport(tls)
+            command.warnAboutPlaintext(tls, logger: logger)
             let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
             let plugin = decoratePlugin(try StreamingPlugin(configuration: configuration, logger: logger))
-            let server = Server(plugin: plugin, options: command.serverOptions(), logger: logger, decorateChannel: decorateChannel)
+            let server = Server(plugin: plugin, options: command.serverOptions(tls: tls), logger: logger, decorateChannel: decorateChannel)
             exit(try server.run())
         } catch {
             fail("\(error)")
-        }
-    }
-
-    /// The server does not negotiate TLS yet (issue 10 builds it next):
-    /// requiring TLS must not fall back to plaintext, and offering it may
-    /// only warn that STARTTLS will be refused.
-    static func refuseUntilServed(_ mode: TLSMode, logger: Logger) throws {
-        switch mode {
-        case .off:
-            break
-        case .on(let credentials):
-            logger.warning("TLS credentials loaded (\(credentials.summary)), but this server does not negotiate TLS yet: STARTTLS will be refused")
-        case .require:
-            throw TLSStartupError(description: "--tls=require: this server does not negotiate TLS yet, and will not serve in plaintext instead")
         }
     }
 

@@ -57,3 +57,31 @@ extension StreamingCommand {
         return try .certificates(directory: found, verifyPeer: tlsVerifyPeer)
     }
 }
+
+extension StreamingCommand {
+    /// TLS needs a newstyle handshake (STARTTLS is an option) and a socket
+    /// (GnuTLS's transport); refusing at start-up beats failing every client.
+    func checkTLSTransport(_ mode: TLSMode) throws {
+        guard mode.credentials != nil else { return }
+        if single {
+            throw TLSStartupError(description: "TLS cannot be used with -s: GnuTLS needs a socket, not standard input and output; listen with -U or -p, or give --tls=off")
+        }
+        if oldstyle {
+            throw TLSStartupError(description: "TLS cannot be used with -o: the oldstyle handshake has no STARTTLS; drop -o, or give --tls=off")
+        }
+    }
+
+    /// On TCP, a stream that clients may reach without TLS is open to anyone
+    /// who can reach the port; said once, at start-up.
+    func warnAboutPlaintext(_ mode: TLSMode, logger: Logger) {
+        guard case let .tcp(_, port) = listenMode else { return }
+        switch mode {
+        case .off:
+            logger.warning("TCP port \(port) without TLS: anyone who can reach it can read or write the stream; --tls=require with --tls-psk or --tls-certificates keeps them out")
+        case .on:
+            logger.warning("--tls=on lets clients skip TLS: anyone who can reach TCP port \(port) can read or write the stream in plaintext; --tls=require keeps them out")
+        case .require:
+            break
+        }
+    }
+}

@@ -13,6 +13,16 @@ public final class TLSClientCredentials: @unchecked Sendable {
         guard let hexKey = keys.hexKey(for: username) else {
             throw .invalidFile(path: file, reason: "holds no key for user \(username)")
         }
+        return try preSharedKey(username: username, hexKey: hexKey)
+    }
+
+    /// The users psktool's `file` holds keys for, in the file's order.
+    public static func users(inPreSharedKeyFile file: String) throws(TLSError) -> [String] {
+        try PSKKeyFile(path: file).entries.map(\.username)
+    }
+
+    /// `username` with a key given in hex, as psktool writes it.
+    public static func preSharedKey(username: String, hexKey: String) throws(TLSError) -> TLSClientCredentials {
         var handle: gnutls_psk_client_credentials_t?
         try GnuTLS.check(gnutls_psk_allocate_client_credentials(&handle), "allocating PSK credentials")
         let credentials = TLSClientCredentials(certificates: nil, preSharedKey: handle)
@@ -53,7 +63,7 @@ public final class TLSClientCredentials: @unchecked Sendable {
             gnutls_session_set_verify_cert(session, serverName, 0)
         } else if let preSharedKey {
             try GnuTLS.check(gnutls_credentials_set(session, GNUTLS_CRD_PSK, UnsafeMutableRawPointer(preSharedKey)), "setting PSK credentials")
-            try GnuTLS.check(gnutls_priority_set_direct(session, Priorities.preSharedKeys, nil), "setting TLS priorities")
+            try GnuTLS.check(gnutls_priority_set_direct(session, Priorities.clientPreSharedKeys, nil), "setting TLS priorities")
         }
         if let serverName {
             try GnuTLS.check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, serverName.utf8.count), "setting the server name")

@@ -76,7 +76,7 @@ public final class TLSServerCredentials: @unchecked Sendable {
             }
         } else if let preSharedKeys {
             try GnuTLS.check(gnutls_credentials_set(session, GNUTLS_CRD_PSK, UnsafeMutableRawPointer(preSharedKeys)), "setting PSK credentials")
-            try GnuTLS.check(gnutls_priority_set_direct(session, Priorities.preSharedKeys, nil), "setting TLS priorities")
+            try GnuTLS.check(gnutls_priority_set_direct(session, Priorities.serverPreSharedKeys, nil), "setting TLS priorities")
         }
     }
 

@@ -15,6 +15,10 @@ public final class TLSSession: @unchecked Sendable {
     /// its payload do not cost a record (and a system call) each.
     private var gather: UnsafeMutableRawBufferPointer
     private var recordSize: Int
+    private let input: FileDescriptor
+    /// Reads ciphertext in large pieces once the handshake is over, unless
+    /// the kernel decrypts (then GnuTLS reads through the kernel).
+    private var readAhead: ReadAheadTransport?
 
     /// A server session on `input` (and `output`, when `-s` serves a pair of
     /// descriptors). The handshake starts with `handshake(deadline:)`.
@@ -38,6 +42,7 @@ public final class TLSSession: @unchecked Sendable {
         try GnuTLS.check(gnutls_init(&session, role | GNUTLS_NO_SIGNAL.rawValue), "starting a TLS session")
         self.session = session!
         self.credentials = credentials
+        self.input = input
         recordSize = Int(gnutls_record_get_max_size(session))
         gather = .allocate(byteCount: recordSize, alignment: 16)
         gnutls_transport_set_int2(session, input.rawValue, output.rawValue)
@@ -81,14 +86,21 @@ public final class TLSSession: @unchecked Sendable {
             recordSize = negotiated
             gather = .allocate(byteCount: recordSize, alignment: 16)
         }
+        // Only now: bytes read ahead during the handshake would be lost to a
+        // kernel that takes over the records.
+        if kernelTLS == .off || kernelTLS == .sendOnly {
+            let transport = ReadAheadTransport(socket: input.rawValue, session: session)
+            transport.install()
+            readAhead = transport
+        }
     }
 
     /// Reads decrypted bytes into `buffer`: at least one, after waiting for a
-    /// record if none is buffered, and as many more as are already decrypted.
-    /// 0 means the peer closed the session.
+    /// record if none is buffered, and as many more as can be had without
+    /// waiting. 0 means the peer closed the session.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
         var filled = try receive(into: buffer)
-        while filled > 0, filled < buffer.count, hasBufferedInput {
+        while filled > 0, filled < buffer.count, pending > 0 || readAhead?.holdsRecord == true {
             let count = try receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
             if count == 0 { break }
             filled += count
@@ -125,11 +137,12 @@ public final class TLSSession: @unchecked Sendable {
         try write([buffer])
     }
 
-    /// Decrypted bytes waiting in the session: a reader must take them before
-    /// it polls the socket, which may have nothing more to say.
+    /// Decrypted bytes waiting in the session.
     public var pending: Int { gnutls_record_check_pending(session) }
 
-    public var hasBufferedInput: Bool { pending > 0 }
+    /// Input the session holds, decrypted or read ahead: a reader must take
+    /// it before it polls the socket, which may have nothing more to say.
+    public var hasBufferedInput: Bool { pending > 0 || (readAhead?.buffered ?? 0) > 0 }
 
     /// Sends the closing alert (close_notify) without waiting for the peer's,
     /// so a peer that never answers cannot hold the connection open.

@@ -3,7 +3,7 @@ import NBDClient
 
 /// What both NBD subcommands take: the same options, so read and write runs are described alike.
 struct StreamOptions: ParsableArguments {
-    @Option(help: "The server, as an NBD URI (e.g. nbd+unix:///?socket=PATH).")
+    @Option(help: "The server, as an NBD URI (e.g. nbd+unix:///?socket=PATH, or nbds+unix://USER@/?socket=PATH&tls-psk-file=FILE).")
     var uri: String
 
     @Option(help: "Bytes to stream, from offset 0 upwards.")

@@ -12,8 +12,9 @@ struct NBDConformanceCommand: ParsableCommand {
         abstract: "Check an NBD server against the NBD protocol: a streaming server (nbdkit's streaming contract) or any disk.",
         discussion: """
             Exit status: 0 all selected cases passed (skips allowed), 1 a case failed, 2 usage or harness error.
-            The server template is a shell command; $SOCKET, $ARGS, $PIPE, $MODE, $SIZE and $DIR (the case's own
-            directory, for a backing file) are set in its environment.
+            The server template is a shell command; $SOCKET, $ARGS, $PIPE, $MODE, $SIZE, $DIR (the case's own
+            directory, for a backing file) and $TLS (the tls group's server options, empty for other cases) are set
+            in its environment.
             """,
         version: "nbd-conformance \(Release.version)")
 
@@ -30,7 +31,7 @@ struct NBDConformanceCommand: ParsableCommand {
                         valueName: "TEMPLATE"))
     var server: String?
 
-    @Option(help: ArgumentHelp("A running server: unix:PATH, tcp:HOST:PORT or an nbd:// / nbd+unix:// URI.", valueName: "TARGET"))
+    @Option(help: ArgumentHelp("A running server: unix:PATH, tcp:HOST:PORT or an nbd:// / nbd+unix:// URI (nbds:// and nbds+unix:// for one that requires TLS).", valueName: "TARGET"))
     var target: String?
 
     @Option(help: ArgumentHelp("With --target: the FIFO the target streams to or from.", valueName: "PATH"))
@@ -50,6 +51,20 @@ struct NBDConformanceCommand: ParsableCommand {
 
     @Flag(help: "Also run the cases for nbd-streaming's reorder= and retain= windows (not part of the nbdkit contract).")
     var windows = false
+
+    @Option(name: .customLong("tls-psk"), help: ArgumentHelp(
+        "Run the tls group with psktool's key FILE: servers get --tls=require --tls-psk=FILE (or --tls=on) through $TLS.",
+        valueName: "FILE"))
+    var tlsPSK: String?
+
+    @Option(name: .customLong("tls-username"), help: ArgumentHelp("With --tls-psk: the user whose key the harness presents (default: the file's first).",
+                                                                  valueName: "NAME"))
+    var tlsUsername: String?
+
+    @Option(name: .customLong("tls-certificates"), help: ArgumentHelp(
+        "Run the tls group with X.509 files from DIR: ca-cert.pem, server-cert.pem and server-key.pem for servers (through $TLS), ca-cert.pem (and client-cert.pem, client-key.pem if present) for the harness.",
+        valueName: "DIR"))
+    var tlsCertificates: String?
 
     @Option(help: ArgumentHelp("Seed for payloads and random workloads (default: random, printed with the results).", valueName: "SEED"))
     var seed: UInt64?
@@ -77,6 +92,8 @@ struct NBDConformanceCommand: ParsableCommand {
             throw ValidationError("--profile disk needs --server TEMPLATE or --target URI (the default server is a stream)")
         }
         if allowWrites, target == nil || profile != .disk { throw ValidationError("--allow-writes needs --target and --profile disk") }
+        if tlsPSK != nil, tlsCertificates != nil { throw ValidationError("--tls-psk and --tls-certificates exclude each other") }
+        if tlsUsername != nil, tlsPSK == nil { throw ValidationError("--tls-username needs --tls-psk") }
     }
 
     func run() throws {
@@ -94,12 +111,21 @@ struct NBDConformanceCommand: ParsableCommand {
         configuration.strict = strict
         configuration.long = long
         configuration.windows = windows
+        configuration.tls = try tlsSetup()
         configuration.timeout = timeout
         configuration.jobs = jobs
         configuration.junitPath = junit
         configuration.jsonPath = json
         LiveServers.stopAllOnInterrupt()
         Foundation.exit(ConformanceRun.execute(configuration))
+    }
+
+    /// The harness's TLS credentials: the options', or those an nbds:// target URI names.
+    private func tlsSetup() throws -> TLSSetup? {
+        if let tlsPSK { return try TLSSetup.preSharedKeys(file: tlsPSK, username: tlsUsername) }
+        if let tlsCertificates { return try TLSSetup.certificates(directory: tlsCertificates) }
+        if let target, case .uri(let uri)? = NBDEndpoint(parsing: target) { return try TLSSetup.named(byURI: uri) }
+        return nil
     }
 
     /// ArgumentParser exits 64 on usage errors; the harness promises 2, which CI scripts tell from a failed case (1).

@@ -20,6 +20,13 @@ enum Fault: String, CaseIterable {
     case disconnectOnUnknownOption = "disconnect-on-unknown-option"
     /// FLUSH never returns.
     case neverAnswerFlush = "never-answer-flush"
+    /// `--tls=require` serves as `--tls=on`: options are answered in plaintext
+    /// and EXPORT_NAME enters transmission without TLS.
+    case plaintextUnderRequire = "plaintext-under-require"
+    /// Structured replies are on inside TLS as if negotiated before STARTTLS.
+    case keepPreTLSState = "keep-pre-tls-state"
+    /// A second STARTTLS is acknowledged instead of refused.
+    case acceptSecondStartTLS = "accept-second-starttls"
 }
 
 /// Wraps the real plugin and misbehaves in one chosen way; everything else

@@ -3,6 +3,7 @@
 import Glibc
 import NBDServer
 import StreamingCLI
+import TLS
 
 let name = getenv("NBD_FAULT").map { String(cString: $0) } ?? ""
 guard let fault = Fault(rawValue: name) else {
@@ -10,4 +11,8 @@ guard let fault = Fault(rawValue: name) else {
     print("nbd-streaming-faulty: error: NBD_FAULT must be one of: \(known)")
     exit(1)
 }
-StreamingMain.run(decoratePlugin: { FaultyPlugin(wrapping: $0, fault: fault) }, decorateChannel: FaultyChannel.decorator(for: fault))
+StreamingMain.run(decoratePlugin: { FaultyPlugin(wrapping: $0, fault: fault) }, decorateChannel: FaultyChannel.decorator(for: fault),
+                  decorateTLS: { mode in
+                      guard fault == .plaintextUnderRequire, case let .require(credentials) = mode else { return mode }
+                      return .on(credentials)
+                  })

@@ -10,7 +10,7 @@ struct CaseSelectionTests {
     @Test func defaultRunHasTheMustTierWithoutLongCases() throws {
         let selection = try select([])
         #expect(selection.entries.allSatisfy { $0.testCase.level == .must && !$0.testCase.isLong && !$0.isExcluded })
-        #expect(selection.entries.count == Catalog.cases(for: .streaming).filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count)
+        #expect(selection.entries.count == Catalog.cases(for: .streaming).filter(\.runsByDefault).count)
     }
 
     @Test func globsMatchAcrossTheSlash() throws {

@@ -17,6 +17,11 @@ struct CommandLineTests {
         ["--profile", "tape"],
         ["--profile", "disk", "--server", "true", "--allow-writes"],
         ["--allow-writes", "--target", "unix:/nonexistent"],
+        ["--tls-psk", "/nonexistent/keys.psk"],
+        ["--tls-psk", "/nonexistent/keys.psk", "--tls-certificates", "/nonexistent"],
+        ["--tls-username", "alice"],
+        ["--tls-certificates", "/a directory/with a space"],
+        ["--target", "nbds+unix:///?socket=/nonexistent/nbd.sock"],
     ]
 
     @Test(arguments: usageMistakes)

@@ -14,7 +14,7 @@ extension ServerRuns {
             #expect(run.ids(with: .failed).isEmpty, "\(run.console)")
             #expect(run.ids(with: .error).isEmpty, "\(run.console)")
             #expect(run.status == 0)
-            #expect(run.report.results.count == Catalog.cases(for: .streaming).filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count)
+            #expect(run.report.results.count == Catalog.cases(for: .streaming).filter(\.runsByDefault).count)
             #expect(seconds < 60, "the default run took \(seconds) s")
             #expect(run.report.exitStatus == run.status)
             #expect(run.report.summary["total"] == run.report.results.count)

@@ -81,13 +81,75 @@ import Testing
         #expect(result.output.contains("--tls=on but no TLS credentials were found") == warns)
     }
 
-    /// Until the server negotiates TLS, requiring it must refuse to start
-    /// rather than serve in plaintext.
-    @Test func requiredTLSIsNeverServedInPlaintext() throws {
+    /// Under --tls=require a plaintext client is refused, a TLS one served;
+    /// `$uri` names TLS and `$tls` says it is required, as nbdkit's captive mode sets them.
+    @Test func requiredTLSServesOnlyTLSClients() throws {
         let keys = try TLSKeys()
-        let result = try nbdStreaming(["-U", "-", "--tls=require", "--tls-psk=keys.psk", "write=pipe", "--run", "nbdinfo --size \"$uri\""], in: keys.directory)
+        let script = """
+            echo "tls=$tls uri=$uri"
+            nbdinfo --size "nbd+unix:///?socket=$unixsocket" || echo plaintext refused
+            nbdinfo --size "nbds+unix://alice@/?socket=$unixsocket&tls-psk-file=keys.psk"
+            """
+        let result = try nbdStreaming(["-U", "-", "--tls=require", "--tls-psk=keys.psk", "write=pipe", "size=1k", "--run", script], in: keys.directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("tls=2 uri=nbds+unix:///?socket="))
+        #expect(result.output.contains("server requires TLS"))
+        #expect(result.output.contains("plaintext refused\n1024\n"))
+    }
+
+    /// nbdkit's default: credentials without --tls offer TLS and allow plaintext ($tls=1, an nbd URI).
+    @Test func credentialsAloneOfferTLS() throws {
+        let keys = try TLSKeys()
+        let script = """
+            echo "tls=$tls uri=$uri"
+            nbdinfo --size "$uri"
+            nbdinfo --size "nbds+unix://alice@/?socket=$unixsocket&tls-psk-file=keys.psk"
+            """
+        let result = try nbdStreaming(["-U", "-", "--tls-psk=keys.psk", "write=pipe", "size=1k", "--run", script], in: keys.directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("tls=1 uri=nbd+unix:///?socket="))
+        #expect(result.output.contains("1024\n1024\n"))
+    }
+
+    @Test func withoutTLSTheVariableIsUnset() throws {
+        let directory = try TestDirectory()
+        let result = try nbdStreaming(["-U", "-", "write=pipe", "--run", "echo \"tls=${tls-unset}\""], in: directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("tls=unset\n"))
+    }
+
+    /// GnuTLS needs a socket, and the oldstyle handshake has no STARTTLS:
+    /// both are refused at start-up rather than at every client.
+    @Test(arguments: [
+        (["-s", "--tls=require"], "TLS cannot be used with -s"),
+        (["-s"], "TLS cannot be used with -s"),
+        (["-o", "-U", "sock", "--tls=on"], "TLS cannot be used with -o"),
+        (["-o", "-U", "sock"], "TLS cannot be used with -o"),
+    ])
+    func tlsNeedsASocketAndNewstyle(options: [String], message: String) throws {
+        let keys = try TLSKeys()
+        let result = try nbdStreaming(options + ["--tls-psk=keys.psk", "write=pipe"], in: keys.directory)
         #expect(result.status == 1)
-        #expect(result.output.contains("will not serve in plaintext"))
-        #expect(!result.output.contains("1024"))
+        #expect(result.output.hasPrefix("nbd-streaming: error: \(message)"), "\(result.output)")
+        #expect(result.output.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: keys.directory.file("pipe")))
+    }
+
+    /// On TCP, whoever reaches the port reaches the stream unless TLS is required: said once at start-up.
+    @Test(arguments: [([String](), "TCP port PORT without TLS: anyone who can reach it can read or write the stream"),
+                      (["--tls-psk=keys.psk"], "--tls=on lets clients skip TLS: anyone who can reach TCP port PORT can read or write the stream"),
+                      (["--tls=require", "--tls-psk=keys.psk"], nil)])
+    func tcpWithoutRequiredTLSWarnsOnce(options: [String], warning: String?) throws {
+        let keys = try TLSKeys()
+        let port = try freeLoopbackPort()
+        let result = try nbdStreaming(options + ["-i", "127.0.0.1", "-p", "\(port)", "write=pipe", "--run", "true"], in: keys.directory)
+        #expect(result.status == 0, "\(result.output)")
+        let warnings = result.output.split(separator: "\n").filter { $0.hasPrefix("nbd-streaming: warning:") }
+        if let warning {
+            #expect(warnings.count == 1, "\(result.output)")
+            #expect(warnings.first?.contains(warning.replacingOccurrences(of: "PORT", with: "\(port)")) == true, "\(result.output)")
+        } else {
+            #expect(warnings.isEmpty, "\(result.output)")
+        }
     }
 }

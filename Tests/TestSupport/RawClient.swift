@@ -1,10 +1,13 @@
 import Foundation
 import NBDProtocol
+import TLS
 
 /// A client on a bare socket for what libnbd will not send: lying lengths,
-/// unknown options, oversized payloads.
+/// unknown options, oversized payloads, plaintext around STARTTLS. Once
+/// upgraded (`startTLS`), it speaks through its TLS session.
 public final class RawClient {
     private let fd: Int32
+    public internal(set) var session: TLSSession?
 
     public init(socket path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -25,6 +28,7 @@ public final class RawClient {
     public var descriptor: Int32 { fd }
 
     public func send(_ bytes: [UInt8]) throws {
+        if let session { return try session.write(gathering: [bytes]) }
         var offset = 0
         while offset < bytes.count {
             let count = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -35,6 +39,7 @@ public final class RawClient {
 
     /// Reads exactly `count` bytes; the receive timeout bounds the wait.
     public func receive(_ count: Int) throws -> [UInt8] {
+        if let session { return try session.readExactly(count) }
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {

@@ -12,14 +12,14 @@ public struct CaseSelection: Sendable {
 
     /// Throws a UsageError when a filter matches no case in the tiers this run includes: a typo must not look green.
     public init(catalog: [ConformanceCase], filters: [String], excludes: [String], strict: Bool, long: Bool,
-                windows: Bool = false) throws {
+                windows: Bool = false, tls: Bool = false) throws {
         let tiers = catalog.filter {
-            (strict || $0.level == .must) && (long || !$0.isLong) && (windows || $0.windows == .none)
+            (strict || $0.level == .must) && (long || !$0.isLong) && (windows || $0.windows == .none) && (tls || $0.serverTLS == nil)
         }
         for filter in filters where !tiers.contains(where: { Self.matches(filter, $0.id) }) {
             let hidden = catalog.contains { Self.matches(filter, $0.id) }
             throw UsageError("--filter '\(filter)' matches no case"
-                + (hidden ? " (the matching cases need --strict, --long or --windows)" : ""))
+                + (hidden ? " (the matching cases need --strict, --long, --windows, or --tls-psk or --tls-certificates)" : ""))
         }
         let chosen = filters.isEmpty ? tiers : tiers.filter { testCase in filters.contains { Self.matches($0, testCase.id) } }
         entries = chosen.map { testCase in

@@ -10,12 +10,13 @@ public enum CatalogListing {
             var tags = [testCase.level.rawValue]
             if testCase.isLong { tags.append("long") }
             if testCase.windows != .none { tags.append("windows:\(testCase.windows.arguments)") }
+            if let tls = testCase.serverTLS { tags.append("tls=\(tls.rawValue)") }
             if testCase.timeoutScale != 1 { tags.append("timeout x\(Int(testCase.timeoutScale))") }
             lines.append("\(testCase.id)  [\(tags.joined(separator: ", "))]")
             lines.append("    \(testCase.summary)")
             lines.append("    \(testCase.requirement.citation)")
         }
-        let byDefault = cases.filter { $0.level == .must && !$0.isLong && $0.windows == .none }.count
+        let byDefault = cases.filter(\.runsByDefault).count
         lines.append("\(cases.count) cases in the \(profile.rawValue) profile (\(byDefault) run by default)")
         return lines.joined(separator: "\n") + "\n"
     }

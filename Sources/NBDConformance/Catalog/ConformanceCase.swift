@@ -57,12 +57,16 @@ public struct ConformanceCase: Sendable {
     public let windows: StreamWindows
     /// Cases that move gigabytes get this many times `--timeout`, so the option can stay tuned to hangs.
     public let timeoutScale: Double
+    /// The `tls` group: how the case's server treats TLS (`$TLS` gives it the harness's credentials); such
+    /// cases run only when the harness has credentials. Nil: the server runs without TLS.
+    public let serverTLS: ServerTLS?
     let body: @Sendable (CaseContext) throws -> Void
 
     init(
         _ id: String, _ summary: String, _ requirement: Requirement, profile: Profile? = .streaming, writesToExport: Bool = false,
         mode: StreamMode? = .write, size: UInt64? = 1 << 20, role: TargetRole = .segment, isLong: Bool = false,
-        windows: StreamWindows = .none, timeoutScale: Double = 1, body: @escaping @Sendable (CaseContext) throws -> Void
+        windows: StreamWindows = .none, timeoutScale: Double = 1, tls: ServerTLS? = nil,
+        body: @escaping @Sendable (CaseContext) throws -> Void
     ) {
         self.id = id
         self.summary = summary
@@ -76,15 +80,19 @@ public struct ConformanceCase: Sendable {
         self.isLong = isLong
         self.windows = windows
         self.timeoutScale = timeoutScale
+        self.serverTLS = tls
         self.body = body
     }
 
     public var level: RequirementLevel { requirement.level }
 
+    /// In a run without --strict, --long, --windows or TLS credentials.
+    public var runsByDefault: Bool { level == .must && !isLong && windows == .none && serverTLS == nil }
+
     /// The mode a fresh server for this case is started in.
     var serverMode: StreamMode { mode ?? .write }
 
-    /// The part of the ID before the first slash: negotiation, sequential, seeking, oversized or windows.
+    /// The part of the ID before the first slash: negotiation, sequential, seeking, oversized, windows, tls or disk.
     public var group: String { String(id.prefix { $0 != "/" }) }
     /// The part after it, used as the JUnit test name.
     public var name: String { String(id.drop { $0 != "/" }.dropFirst()) }

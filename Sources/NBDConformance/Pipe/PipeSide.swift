@@ -12,6 +12,7 @@ enum PipeSide {
             // Against a target without --pipe only the replies can be judged, which is not enough for a stream case.
             throw CaseSkip("needs --pipe to see the stream")
         }
+        if let reason = context.freshServer?.pipeUnreachable { throw CaseSkip(reason) }
         let origin = context.streamPosition
         let pipeEnd: PipeEnd = context.sharedPipe.map { .shared($0) } ?? .own(pipePath)
         switch context.mode {

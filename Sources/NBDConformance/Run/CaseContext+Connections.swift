@@ -1,4 +1,5 @@
 import NBDClient
+import TLS
 
 /// Connecting to the case's server, through libnbd or a raw socket.
 extension CaseContext {
@@ -7,6 +8,7 @@ extension CaseContext {
     func connect(configure: (NBDConnection) throws -> Void = { _ in }) throws -> NBDConnection {
         let connection = try NBDConnection(cancellation: cancellation)
         try connection.setStrictMode([])
+        try tls?.configure(connection)
         try configure(connection)
         try expectSuccess("connecting to \(endpoint)") { try connection.connect(endpoint) }
         return connection
@@ -17,8 +19,18 @@ extension CaseContext {
         try connect { try $0.setOptionMode(true) }
     }
 
+    /// A raw connection; against a server that requires TLS, `handshake()` upgrades it first.
     func rawSocket() throws -> RawNBDSocket {
-        let socket = try RawNBDSocket(endpoint: endpoint)
+        try rawSocket(upgradingWith: tls?.clientCredentials())
+    }
+
+    /// A raw connection that stays in plaintext until the case sends NBD_OPT_STARTTLS itself.
+    func plaintextRawSocket() throws -> RawNBDSocket {
+        try rawSocket(upgradingWith: nil)
+    }
+
+    private func rawSocket(upgradingWith credentials: TLSClientCredentials?) throws -> RawNBDSocket {
+        let socket = try RawNBDSocket(endpoint: endpoint, upgradingWith: credentials)
         interruption.onCancel { socket.interrupt() }
         return socket
     }
@@ -27,6 +39,7 @@ extension CaseContext {
     func expectServerStillServes(after what: String) throws {
         do {
             let connection = try NBDConnection(cancellation: cancellation)
+            try tls?.configure(connection)
             try connection.connect(endpoint)
             try? connection.shutdown()
         } catch let error as NBDError {

@@ -19,6 +19,8 @@ public final class CaseContext: Sendable {
     let windows: StreamWindows
     /// `--strict`: the errnos the spec only recommends are checked too.
     let strict: Bool
+    /// The credentials the harness's clients present when the server requires TLS; nil when it does not.
+    let tls: TLSSetup?
     let interruption: CaseInterruption
     /// The server the harness started for this case; nil against a target.
     let freshServer: FreshServer?
@@ -33,8 +35,9 @@ public final class CaseContext: Sendable {
 
     init(endpoint: NBDEndpoint, pipePath: String?, mode: StreamMode, configuredSize: UInt64?, exportSize: UInt64, streamPosition: UInt64,
          seed: UInt64, strict: Bool, windows: StreamWindows = .none, freshServer: FreshServer?, sharedPipe: SharedPipe? = nil,
-         streamEnded: Bool = false) {
+         streamEnded: Bool = false, tls: TLSSetup? = nil) {
         self.strict = strict
+        self.tls = tls
         self.sharedPipe = sharedPipe
         self.streamEnded = streamEnded
         self.windows = windows
@@ -84,4 +87,6 @@ struct FreshServer: Sendable {
     let pipeKeeper: PipeKeeper?
     /// The server's peak resident memory so far.
     let peakMemory: @Sendable () -> UInt64
+    /// Why the server cannot stream to the case's pipe, if it cannot (its template never names the pipe).
+    var pipeUnreachable: String? = nil
 }

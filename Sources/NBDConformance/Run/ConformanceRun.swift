@@ -12,7 +12,7 @@ public enum ConformanceRun {
         do {
             let selection = try CaseSelection(catalog: Catalog.cases(for: configuration.profile), filters: configuration.filters, excludes: configuration.excludes,
                                               strict: configuration.strict, long: configuration.long,
-                                              windows: configuration.windows)
+                                              windows: configuration.windows, tls: configuration.tls != nil)
             let report = try run(selection, configuration, console: console)
             console.summary(report)
             try write(report, configuration)
@@ -32,10 +32,14 @@ public enum ConformanceRun {
         var target: TargetEnvironment?
         switch configuration.deployment {
         case .serverTemplate(let template):
-            environment = SpawnedServerEnvironment(template: template, profile: configuration.profile, strict: configuration.strict)
+            if configuration.tls != nil, !SpawnedServerEnvironment.mentions(template, "TLS") {
+                throw UsageError("the --server template has no $TLS, so the tls group's servers would not get the TLS options")
+            }
+            environment = SpawnedServerEnvironment(template: template, profile: configuration.profile, strict: configuration.strict,
+                                                   tls: configuration.tls)
         case .target(let endpoint, let pipe):
             let shared = try TargetEnvironment(endpoint: endpoint, pipePath: pipe, profile: configuration.profile, allowWrites: configuration.allowWrites,
-                                               strict: configuration.strict, timeout: configuration.timeout)
+                                               strict: configuration.strict, timeout: configuration.timeout, tls: configuration.tls)
             let order = shared.order(entries.map(\.testCase)).map(\.id)
             entries.sort { order.firstIndex(of: $0.testCase.id)! < order.firstIndex(of: $1.testCase.id)! }
             // One stream, so one case at a time.
@@ -78,6 +82,7 @@ public enum ConformanceRun {
         }
         list += [
             ("profile", configuration.profile.rawValue), ("seed", String(configuration.seed)), ("strict", String(configuration.strict)), ("long", String(configuration.long)), ("windows", String(configuration.windows)),
+            ("tls", configuration.tls?.summary ?? "off"),
             ("timeout", String(configuration.timeout)), ("libnbd", NBDConnection.libraryVersion()),
         ]
         return list.map { RunReport.Property(name: $0.0, value: $0.1) }

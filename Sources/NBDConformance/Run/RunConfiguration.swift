@@ -19,6 +19,9 @@ public struct RunConfiguration: Sendable {
     public var long = false
     /// Adds the cases for nbd-streaming's reorder= and retain= windows.
     public var windows = false
+    /// `--tls-psk` or `--tls-certificates` (or an nbds:// target's own): adds the `tls` group, whose servers
+    /// get `$TLS`; against a target, every client presents them.
+    public var tls: TLSSetup?
     public var seed: UInt64
     /// Seconds per case before the server is killed and the case fails as a timeout.
     public var timeout: Double = 20
@@ -32,5 +35,5 @@ public struct RunConfiguration: Sendable {
     }
 
     /// The default template runs our own server; `-f` keeps it in the foreground so its process group can be stopped.
-    public static let defaultTemplate = "nbd-streaming -f -U $SOCKET $ARGS"
+    public static let defaultTemplate = "nbd-streaming -f -U $SOCKET $TLS $ARGS"
 }

@@ -15,6 +15,8 @@ final class TargetEnvironment: CaseEnvironment {
     let strict: Bool
     let profile: Profile
     let allowWrites: Bool
+    /// The target requires TLS: every client of every case presents these.
+    let tls: TLSSetup?
     private let sharedPipe: SharedPipe?
     private struct Progress {
         var streamPosition: UInt64 = 0
@@ -25,8 +27,10 @@ final class TargetEnvironment: CaseEnvironment {
 
     /// Asks the target whether it is read-only, which tells its mode, and its size, which later cases plan with:
     /// once the target is in its error state no new connection could ask.
-    init(endpoint: NBDEndpoint, pipePath: String?, profile: Profile, allowWrites: Bool, strict: Bool, timeout: Double) throws {
+    init(endpoint: NBDEndpoint, pipePath: String?, profile: Profile, allowWrites: Bool, strict: Bool, timeout: Double,
+         tls: TLSSetup? = nil) throws {
         self.profile = profile
+        self.tls = tls
         self.allowWrites = allowWrites
         self.strict = strict
         self.endpoint = endpoint
@@ -43,6 +47,7 @@ final class TargetEnvironment: CaseEnvironment {
                 Self.waitForSocket(path, cancellation: cancellation)
             }
             let probe = try NBDConnection(cancellation: cancellation)
+            try tls?.configure(probe)
             try probe.connect(endpoint)
             found = (try probe.isReadOnly() ? .read : .write, try probe.exportSize())
             try? probe.shutdown()
@@ -97,7 +102,7 @@ final class TargetEnvironment: CaseEnvironment {
         }
         let context = CaseContext(endpoint: endpoint, pipePath: pipePath, mode: mode, configuredSize: nil, exportSize: exportSize,
                                   streamPosition: position, seed: seed, strict: strict, freshServer: nil, sharedPipe: sharedPipe,
-                                  streamEnded: endedBy != nil)
+                                  streamEnded: endedBy != nil, tls: tls)
         return PreparedCase(context: context, finish: { "" })
     }
 

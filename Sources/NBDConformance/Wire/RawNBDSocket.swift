@@ -2,24 +2,30 @@ import Foundation
 import Glibc
 import NBDClient
 import Synchronization
+import TLS
 
 /// A bare NBD client over a socket, for what libnbd will not send: unknown options, hostile lengths,
 /// NBD_OPT_EXPORT_NAME on a server that offers NBD_OPT_GO. Big-endian throughout, as on the wire.
 final class RawNBDSocket: Sendable {
-    private let fd: Int32
+    let fd: Int32
     private let closed = Mutex(false)
+    /// After STARTTLS: every byte goes through this session (RawNBDSocket+TLS).
+    let session = Mutex<TLSSession?>(nil)
+    /// Against a server that requires TLS, `handshake()` upgrades with these before any other option.
+    let upgradeCredentials: TLSClientCredentials?
 
-    init(endpoint: NBDEndpoint) throws {
+    init(endpoint: NBDEndpoint, upgradingWith upgradeCredentials: TLSClientCredentials? = nil) throws {
+        self.upgradeCredentials = upgradeCredentials
         switch endpoint {
         case .unix(let path):
             fd = try Self.connectUnix(path)
         case .tcp(let host, let port):
             fd = try Self.connectTCP(host: host, port: port)
         case .uri(let uri):
-            guard let path = Self.unixSocket(inURI: uri) else { throw CaseSkip("raw-socket cases need a unix:, tcp: or nbd+unix:// target") }
+            guard let path = Self.unixSocket(inURI: uri) else { throw CaseSkip("raw-socket cases need a unix:, tcp:, nbd+unix:// or nbds+unix:// target") }
             fd = try Self.connectUnix(path)
         case .command:
-            throw CaseSkip("raw-socket cases need a unix:, tcp: or nbd+unix:// target")
+            throw CaseSkip("raw-socket cases need a unix:, tcp:, nbd+unix:// or nbds+unix:// target")
         }
     }
 
@@ -53,9 +59,9 @@ final class RawNBDSocket: Sendable {
         throw CaseFailure("cannot connect to \(host):\(port): \(String(cString: strerror(errno)))", kind: .connection)
     }
 
-    /// The socket= query parameter of an nbd+unix:// URI (percent-decoded).
+    /// The socket= query parameter of an nbd+unix:// or nbds+unix:// URI (percent-decoded).
     static func unixSocket(inURI uri: String) -> String? {
-        guard uri.hasPrefix("nbd+unix://"), let components = URLComponents(string: uri) else { return nil }
+        guard uri.hasPrefix("nbd+unix://") || uri.hasPrefix("nbds+unix://"), let components = URLComponents(string: uri) else { return nil }
         return components.queryItems?.first { $0.name == "socket" }?.value
     }
 
@@ -81,7 +87,8 @@ final class RawNBDSocket: Sendable {
         var noZeroes: Bool { flags & Wire.flagNoZeroes != 0 }
     }
 
-    /// Reads the newstyle greeting and answers with the flags both sides support (fixed newstyle, no zeroes).
+    /// Reads the newstyle greeting and answers with the flags both sides support (fixed newstyle, no zeroes);
+    /// against a server that requires TLS, upgrades before returning.
     func handshake() throws -> Greeting {
         let magic = try readUInt64()
         try expectEqual(magic, Wire.nbdMagic, "the greeting starts with NBDMAGIC")
@@ -90,6 +97,7 @@ final class RawNBDSocket: Sendable {
                    expected: String(Wire.optionMagic, radix: 16), actual: String(style, radix: 16))
         let flags = try readUInt16()
         try writeUInt32(UInt32(flags & (Wire.flagFixedNewstyle | Wire.flagNoZeroes)))
+        if let upgradeCredentials { try upgrade(with: upgradeCredentials) }
         return Greeting(flags: flags)
     }
 
@@ -170,6 +178,7 @@ final class RawNBDSocket: Sendable {
 
     /// True if the server closes the connection within `seconds` (bytes it sends first are discarded).
     func closesWithin(seconds: Double) -> Bool {
+        if let tls = session.withLock({ $0 }) { return Self.session(tls, on: fd, closesWithin: seconds) }
         let deadline = Date().addingTimeInterval(seconds)
         var scratch = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {
@@ -186,6 +195,7 @@ final class RawNBDSocket: Sendable {
     // MARK: Bytes
 
     func send(_ bytes: [UInt8]) throws {
+        if let tls = session.withLock({ $0 }) { return try Self.send(bytes, through: tls) }
         var done = 0
         while done < bytes.count {
             let count = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -196,6 +206,7 @@ final class RawNBDSocket: Sendable {
     }
 
     func read(_ count: Int) throws -> [UInt8] {
+        if let tls = session.withLock({ $0 }) { return try Self.read(count, through: tls) }
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {

@@ -14,9 +14,11 @@ enum Wire {
         case exportName = 1
         case abort = 2
         case list = 3
+        case startTLS = 5
         case info = 6
         case go = 7
         case structuredReply = 8
+        case setMetaContext = 10
     }
 
     static let simpleReplyMagic: UInt32 = 0x6744_6698
@@ -37,6 +39,9 @@ enum Wire {
     static let replyAck: UInt32 = 1
     static let replyErrorBit: UInt32 = 1 << 31
     static let replyErrorUnsupported: UInt32 = replyErrorBit | 1
+    static let replyErrorInvalid: UInt32 = replyErrorBit | 3
+    static let replyErrorTLSRequired: UInt32 = replyErrorBit | 5
+    static let replyInfo: UInt32 = 3
 
     static let commandDisconnect: UInt16 = 2
 

@@ -12,6 +12,13 @@ public protocol ByteChannel {
     /// connection's own (nothing encrypts them), so the kernel may splice
     /// payloads straight to and from them; nil otherwise.
     var spliceable: (input: FileDescriptor, output: FileDescriptor)? { get }
+    /// Ends the channel's own framing before the socket closes (TLS sends
+    /// its closing alert); plaintext has nothing to end.
+    func finish()
+}
+
+extension ByteChannel {
+    public func finish() {}
 }
 
 /// The end of the connection was reached while more bytes were expected.

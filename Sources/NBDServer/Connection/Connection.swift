@@ -48,6 +48,17 @@ final class Connection {
 
     deinit { storage.deallocate() }
 
+    /// The socket under the channel, which TLS takes over after STARTTLS.
+    var socket: FileDescriptor? { timedDescriptor }
+
+    /// Swaps the channel after STARTTLS. Nothing may be read ahead: bytes the
+    /// client sent in plaintext must never be taken for input of the session.
+    func upgrade(to channel: any ByteChannel) {
+        precondition(start == end, "plaintext read ahead would be taken for TLS input")
+        precondition(pendingReplies.isEmpty, "a plaintext reply would go out inside the session")
+        self.channel = channel
+    }
+
     // MARK: input
 
     /// The bytes read ahead and not consumed yet.

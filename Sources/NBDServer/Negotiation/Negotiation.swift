@@ -21,6 +21,11 @@ struct Negotiation {
         case exportNameTooLong(UInt32)
         case refused(String)
         case protocolError(String)
+        /// NBD_OPT_EXPORT_NAME before STARTTLS under `--tls=require`: the option has no error reply.
+        case tlsRequired
+        /// Bytes arrived behind NBD_OPT_STARTTLS, before the server's answer.
+        case plaintextAfterStartTLS(Int)
+        case tlsHandshakeFailed(String)
 
         var description: String {
             switch self {
@@ -31,6 +36,10 @@ struct Negotiation {
             case let .exportNameTooLong(length): "NBD_OPT_EXPORT_NAME of \(length) bytes is too long"
             case let .refused(message): "connection refused: \(message)"
             case let .protocolError(message): message
+            case .tlsRequired: "client sent NBD_OPT_EXPORT_NAME without TLS, which --tls=require refuses"
+            case let .plaintextAfterStartTLS(count):
+                "client sent \(count) bytes behind NBD_OPT_STARTTLS before its reply; they would be plaintext taken for TLS input, so the connection is closed"
+            case let .tlsHandshakeFailed(reason): "TLS handshake failed: \(reason)"
             }
         }
     }
@@ -40,14 +49,22 @@ struct Negotiation {
     var plugin: any NBDPlugin { admission.plugin }
     let configuration: ServerConfiguration
     let logger: Logger
-    private var session = Session()
+    /// Wraps the TLS channel after STARTTLS, as the server wraps the plain one.
+    let decorateChannel: ChannelDecorator
+    /// Everything haggling settled. STARTTLS replaces it whole, so nothing
+    /// negotiated in plaintext survives the upgrade.
+    var session = Session()
+    /// The client's flags and whether TLS is on outlive the upgrade.
     private var noZeroes = false
+    var encrypted = false
 
-    init(connection: Connection, admission: Admission, configuration: ServerConfiguration, logger: Logger) {
+    init(connection: Connection, admission: Admission, configuration: ServerConfiguration, logger: Logger,
+         decorateChannel: @escaping ChannelDecorator = { $0 }) {
         self.connection = connection
         self.admission = admission
         self.configuration = configuration
         self.logger = logger
+        self.decorateChannel = decorateChannel
     }
 
     /// Where a handshake ends.
@@ -100,6 +117,13 @@ struct Negotiation {
         do { header = try OptionHeader.decode(bytes) } catch { return .closed(.badOptionMagic) }
         logger.debug("option \(header.code) length \(header.length)")
 
+        if mustRefuseBeforeTLS(header.code) {
+            // The spec's FORCEDTLS mode: every option but STARTTLS and ABORT is refused until TLS is on.
+            if header.code == .exportName { return .closed(.tlsRequired) }
+            try discardPayload(of: header)
+            try reply(.error(header.code, .errTLSRequired, message: "TLS is required: send NBD_OPT_STARTTLS first"))
+            return .receiveOption(count: count + 1)
+        }
         guard header.length <= NBDLimits.maximumOptionLength else {
             if header.code == .exportName { return .closed(.exportNameTooLong(header.length)) }
             try discardPayload(of: header)
@@ -113,7 +137,8 @@ struct Negotiation {
             try reply(OptionReply(option: .abort, type: .ack))
             return .closed(.clientAborted)
         case .list: try list(payload)
-        case .startTLS: try emptyOption(header.code, payload) { try reply(.error(.startTLS, .errUnsupported, message: "TLS is not enabled on this server")) }
+        case .startTLS:
+            if let ending = try startTLS(payload) { return .closed(ending) }
         case .info, .go:
             if let session = try infoOrGo(header.code, payload) { return .transmission(session) }
         case .structuredReply: try emptyOption(header.code, payload) { try structuredReply() }
@@ -128,7 +153,7 @@ struct Negotiation {
         try connection.discard(UInt64(header.length))
     }
 
-    private func reply(_ reply: OptionReply) throws {
+    func reply(_ reply: OptionReply) throws {
         try connection.send(reply.encode())
     }
 

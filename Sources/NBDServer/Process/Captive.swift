@@ -1,4 +1,5 @@
 import Glibc
+import TLS
 
 /// The `--run` command: a shell command that talks to the server through the
 /// variables nbdkit's captive mode sets, and whose end ends the server.
@@ -8,17 +9,22 @@ public struct CaptiveCommand: Sendable {
     public init(command: String) { self.command = command }
 
     /// The variables the command sees, besides the server's own environment.
-    public static func environment(for endpoint: Endpoint, exportName: String) -> [String: String] {
+    /// As nbdkit's captive mode: the URI's scheme is `nbds` only when TLS is
+    /// required (a client given it insists on TLS), and `$tls` is set to 1 or
+    /// 2 when TLS is on or required.
+    public static func environment(for endpoint: Endpoint, exportName: String, tls: TLSMode) -> [String: String] {
         var variables = ["exportname": exportName]
+        let scheme = tls.isRequired ? "nbds" : "nbd"
         switch endpoint {
         case let .unix(path):
             variables["unixsocket"] = path
-            variables["uri"] = "nbd+unix:///\(percentEncoded(exportName))?socket=\(percentEncoded(path))"
+            variables["uri"] = "\(scheme)+unix:///\(percentEncoded(exportName))?socket=\(percentEncoded(path))"
         case let .tcp(_, port):
             variables["port"] = String(port)
-            variables["uri"] = "nbd://localhost:\(port)/\(percentEncoded(exportName))"
+            variables["uri"] = "\(scheme)://localhost:\(port)/\(percentEncoded(exportName))"
         }
         variables["nbd"] = variables["uri"]
+        if tls.level > 0 { variables["tls"] = String(tls.level) }
         return variables
     }
 

@@ -1,0 +1,56 @@
+import SystemPackage
+import TLS
+
+/// A connection's bytes inside a TLS session, once STARTTLS succeeded.
+/// GnuTLS encrypts the records in user space, so payloads are copied
+/// through memory; only when the kernel took the records over (kernel TLS)
+/// may the server splice, because then the kernel encrypts what it splices.
+public struct TLSChannel: ByteChannel {
+    public let session: TLSSession
+    public let spliceable: (input: FileDescriptor, output: FileDescriptor)?
+
+    /// The server's side of the TLS handshake on `socket`, which must end by
+    /// `deadline` (the connection's handshake deadline) if there is one.
+    static func accept(on socket: FileDescriptor, credentials: TLSServerCredentials,
+                       deadline: ContinuousClock.Instant?) throws(TLSError) -> TLSChannel {
+        let session = try TLSSession.server(input: socket, credentials: credentials)
+        try session.handshake(deadline: deadline)
+        return TLSChannel(session: session, socket: socket)
+    }
+
+    init(session: TLSSession, socket: FileDescriptor) {
+        self.session = session
+        spliceable = session.kernelTLS == .duplex ? (socket, socket) : nil
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        do {
+            return try session.read(into: buffer)
+        } catch .timedOut {
+            // The handshake deadline's socket timeout, reported as on a plain socket.
+            throw Errno.resourceTemporarilyUnavailable
+        }
+    }
+
+    public func write(_ buffers: [UnsafeRawBufferPointer]) throws {
+        do {
+            try session.write(buffers)
+        } catch .timedOut {
+            throw Errno.resourceTemporarilyUnavailable
+        }
+    }
+
+    /// Sends close_notify, so the client can tell the end from a cut.
+    public func finish() {
+        try? session.bye()
+    }
+
+    /// One line for the `-v` log: what was negotiated, and which path the bytes take.
+    var summary: String {
+        let user = session.pskUsername.map { " for PSK user \($0)" } ?? ""
+        let path = spliceable != nil
+            ? "kernel TLS \(session.kernelTLS): payloads spliced through the kernel's encryption"
+            : "kernel TLS \(session.kernelTLS): records encrypted by GnuTLS, payloads copied"
+        return "TLS \(session.negotiated)\(user); \(path)"
+    }
+}
