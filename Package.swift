@@ -80,6 +80,7 @@ let package = Package(
             name: "nbd-conformance",
             dependencies: [
                 "NBDConformance",
+                "NBDClient",
                 "ReleaseInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian package as a user meets it. scripts/package-deb.sh builds it; it is
-# installed with `apt-get install ./nbd-streaming_VERSION_amd64.deb` into a fresh
+# installed with `apt-get install ./nbd-streaming_VERSION_ARCH.deb` into a fresh
 # Debian 12 made by mmdebstrap (variant apt: the essential packages and apt, plus
 # qemu-utils as the user's client; no Swift toolchain anywhere), which must fetch
 # every library the binaries need from the declared Depends. There it must print
@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 work=$(mktemp -d /var/tmp/nbd-streaming-package.XXXXXX)
 trap '$sudo rm -rf "$work"' EXIT
 deb=$(scripts/package-deb.sh "$work/out")
-[ "$(basename "$deb")" = "nbd-streaming_$(dpkg-deb -f "$deb" Version)_amd64.deb" ] || fail "package file name $deb"
+[ "$(basename "$deb")" = "nbd-streaming_$(dpkg-deb -f "$deb" Version)_$(dpkg --print-architecture).deb" ] || fail "package file name $deb"
 dpkg-deb -c "$deb" | grep -E 'nbd-bench|nbd-streaming-faulty|nbd-manual' && fail "a test or build tool is in the package"
 depends=$(dpkg-deb -f "$deb" Depends)
 for needed in libc6 libnbd0 libgnutls30; do
@@ -40,9 +40,9 @@ $sudo cp "$deb" "$root/tmp/"
 $sudo tee "$root/tmp/as-a-user.sh" > /dev/null <<'USER'
 set -eu
 cd /tmp
-deb=$(echo nbd-streaming_*_amd64.deb)
+deb=$(echo nbd-streaming_*.deb)
 version=${deb#nbd-streaming_}
-version=${version%_amd64.deb}
+version=${version%_*.deb}
 snapshot() { find /usr /etc -xdev | sort; }
 # sh has no pipefail: apt's status is checked before its log is shortened.
 quiet_apt() {

@@ -1,16 +1,15 @@
-import Foundation
+import Synchronization
 
 /// Lets another thread stop every wait of the connections that share it: a watchdog sets it when a case times out,
 /// so a server that never answers cannot block the caller forever.
-public final class Cancellation: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reason: String?
+public final class Cancellation: Sendable {
+    private let reason = Mutex<String?>(nil)
 
     public init() {}
 
     public func cancel(reason: String) {
-        lock.withLock { if self.reason == nil { self.reason = reason } }
+        self.reason.withLock { if $0 == nil { $0 = reason } }
     }
 
-    public var cancelledReason: String? { lock.withLock { reason } }
+    public var cancelledReason: String? { reason.withLock { $0 } }
 }

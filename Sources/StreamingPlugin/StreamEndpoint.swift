@@ -145,8 +145,9 @@ final class StreamEndpoint {
     /// a pipe or socket holds nothing the server could still lose.
     func flush() throws(Failure) {
         guard kind == .file, mode == .write, let descriptor else { return }
-        if fsync(descriptor.rawValue) != 0, errno != EINVAL {
-            throw Failure(description: "fsync \(path): \(Errno(rawValue: errno))")
+        do { try descriptor.synchronize() } catch {
+            // EINVAL: a file that cannot be synchronized has nothing to make durable.
+            guard error == .invalidArgument else { throw Failure(description: "fsync \(path): \(error)") }
         }
     }
 

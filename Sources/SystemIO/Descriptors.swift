@@ -19,6 +19,11 @@ extension FileDescriptor {
         Int(max(0, nbd_shim_set_pipe_size(rawValue, size)))
     }
 
+    /// fsync(2): the file's written data made durable.
+    public func synchronize() throws(Errno) {
+        try valueOrErrno { fsync(rawValue) }
+    }
+
     public func setBlocking(_ blocking: Bool) throws(Errno) {
         try valueOrErrno { nbd_shim_set_nonblocking(rawValue, blocking ? 0 : 1) }
     }

@@ -2,7 +2,8 @@
 /// the protocol: it answers in its own vocabulary (errno-style `PluginError`,
 /// `PluginExtent`), which the server maps to the wire in one place, and the
 /// server has already validated every request against the export's size,
-/// flags and block sizes before a callback runs.
+/// flags and block sizes before a callback runs. Consecutive WRITEs a client
+/// pipelined may arrive as one `write`, longer than the maximum payload.
 public protocol NBDPlugin: Sendable {
     /// The export as the handshake advertises it; fixed for the server's lifetime.
     var export: ExportDescription { get }

@@ -1,4 +1,5 @@
 import Glibc
+import SystemIO
 import TLS
 
 /// The `--run` command: a shell command that talks to the server through the
@@ -70,10 +71,7 @@ public struct CaptiveCommand: Sendable {
 
     /// Waits for `pid`; a command killed by a signal reports 128 + the signal, as shells do.
     static func wait(for pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            if errno != EINTR { return 1 }
-        }
+        guard let status = try? ProcessControl.waitForExit(of: pid) else { return 1 }
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }

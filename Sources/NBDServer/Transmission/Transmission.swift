@@ -99,6 +99,7 @@ struct Transmission {
                 logger.error("closing the connection: \(refusal.message), past the \(configuration.maximumDiscardedPayload)-byte bound for skipping a payload")
                 return .close
             }
+            try connection.flushReplies()
             try connection.discard(UInt64(header.length))
         }
         fail(header, refusal)
@@ -119,8 +120,8 @@ struct Transmission {
         let fua = header.flags.contains(.fua)
         guard let zeroCopy else {
             let data = UnsafeMutableRawBufferPointer(rebasing: buffer[..<length])
-            try connection.readExactly(into: data)
             try connection.flushReplies()
+            try connection.readExactly(into: data)
             do throws(PluginError) { try plugin.write(UnsafeRawBufferPointer(data), offset: header.offset, fua: fua) } catch {
                 fail(header, error)
                 return .next
