@@ -122,7 +122,7 @@ let package = Package(
             dependencies: ["NBDConformance", "NBDClient", "TestSupport", "nbd-conformance", "nbd-streaming", "nbd-streaming-faulty", "nbd-fault-proxy"]
         ),
         // Hostile clients and the fault matrix, against the real binary (issue 5).
-        .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "nbd-streaming"]),
+        .testTarget(name: "HardeningTests", dependencies: ["TestSupport", "NBDClient", "NBDProtocol", "TLS", "nbd-streaming"]),
         // The TLS module against real nbdkit and libnbd, with keys made per run (issue 10).
         .testTarget(
             name: "TLSTests",

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Floods and faults, measured on the release build (docs/hardening.md quotes the report this prints):
 
-  idle flood      3,000 clients that connect and never send a byte, reconnecting as soon as they are closed
-                  (bench/idleflood.py), over a Unix socket and over TCP; meanwhile a legitimate libnbd client
-                  (nbd-bench) connects, writes 1 MiB and leaves, and the pipe must hold exactly its bytes.
+  idle flood      3,000 clients that connect and never send a byte, or send their flags and then nothing,
+                  reconnecting as soon as they are closed (bench/idleflood.py), over a Unix socket and over TCP;
+                  meanwhile a legitimate libnbd client (nbd-bench) connects, writes 1 MiB and leaves, and the
+                  pipe must hold exactly its bytes.
                   Figures: its handshake and write time, the server's CPU, peak RSS and log lines a second.
   descriptors     the server under `ulimit -n 20` with 40 idle clients, as in issue 12; and every descriptor
                   held by a client in transmission (which nothing displaces) with 40 more clients waiting.
                   Figures over 10 s: the server's CPU and log lines a second; then the time until a
                   legitimate client is served once a descriptor is freed.
 
-    bench/flood.py               # builds the release binaries (as shipped), then runs everything (~2 minutes)
+    bench/flood.py               # builds the release binaries (as shipped), then runs everything (~3 minutes)
     bench/flood.py --no-build    # the binaries already in .build/release
     bench/flood.py --rounds 5 --clients 3000
 
@@ -52,11 +53,12 @@ def main():
     print(f"# Floods and faults, measured\n\n{facts['date']}; {facts['machine']}; {facts['system']}; "
           f"{facts['versions']['nbd-streaming']}; load average at the start {os.getloadavg()[0]:.2f}\n")
     print(f"## {args.clients} idle clients, reconnecting as they are closed\n")
-    print("| transport | legitimate client: handshake + 1 MiB write, median (max) | its process, start to exit, median (max) "
+    print("| flood | transport | legitimate client: handshake + 1 MiB write, median (max) | its process, start to exit, median (max) "
           "| bytes exact | server CPU | flood: connections made / s | server peak RSS | server log lines / s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for transport in ("unix", "tcp"):
-        print(lab.idle_flood(transport, args.clients, args.rounds), flush=True)
+    print("|---|---|---|---|---|---|---|---|---|")
+    for flags in (False, True):
+        for transport in ("unix", "tcp"):
+            print(lab.idle_flood(transport, args.clients, args.rounds, flags), flush=True)
     print("\n## Out of descriptors\n")
     print("| scenario | server CPU over the window | log lines in the window | legitimate client served after the freeing | "
           "bytes exact |")
@@ -102,14 +104,15 @@ class FloodLab:
         figures = parse_figures(exit.stdout)
         return figures["connect_seconds"] + figures["seconds"], exit.wall_seconds
 
-    def idle_flood(self, transport, clients, rounds):
+    def idle_flood(self, transport, clients, rounds, flags):
+        """With `flags`, each flood client answers the greeting with its flags before it idles."""
         times, walls, exact, cpu, rates, rss, log_rates = [], [], [], [], [], [], []
         for _ in range(rounds):
             where = self.directory()
             server, drained, uri, target, _ = self.start_server(where, transport)
             status = os.path.join(where, "flood.status")
             flood = Child("flood", [sys.executable, os.path.join(REPO, "bench", "idleflood.py"), "--count", str(clients),
-                                    "--status", status] + target, where)
+                                    "--status", status] + target + (["--flags"] if flags else []), where)
             # Every client connected and the server closing them as fast as they come: the flood is at full strength.
             wait_until(lambda: flood_figures(status).get("connected", 0) >= clients * 0.99
                        and flood_figures(status).get("closed_by_server", 0) >= clients, 60, "the flood to reach full strength")
@@ -126,7 +129,8 @@ class FloodLab:
             rates.append(figures["made_per_second"])
             log_rates.append(figures["log_per_second"])
             rss.append(figures["peak_rss_kib"])
-        return (f"| {'Unix socket' if transport == 'unix' else 'TCP'} | {ms(statistics.median(times))} ({ms(max(times))}) "
+        return (f"| {'flags, then idle' if flags else 'silent'} | {'Unix socket' if transport == 'unix' else 'TCP'} "
+                f"| {ms(statistics.median(times))} ({ms(max(times))}) "
                 f"| {ms(statistics.median(walls))} ({ms(max(walls))}) | {sum(exact)} of {rounds} "
                 f"| {statistics.median(cpu):.0%} of a core | {statistics.median(rates):,.0f} "
                 f"| {max(rss) / 1024:.1f} MiB | {statistics.median(log_rates):.2f} |")

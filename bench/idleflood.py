@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A flood of idle clients, the attack bench/flood.py measures the server against: COUNT sockets that connect
-and never send a byte, each reconnecting at once when the server closes it. One process, one epoll loop, so the
-flood is as fast as Python allows on the cores it shares with the server. Every second it rewrites STATUS with
-its figures (key=value): sockets connected now, connections made, and connections the server closed.
+and never send a byte (or, with --flags, send their flags as soon as the greeting is in and then nothing), each
+reconnecting at once when the server closes it. One process, one epoll loop, so the flood is as fast as Python
+allows on the cores it shares with the server. Every second it rewrites STATUS with its figures (key=value):
+sockets connected now, connections made, and connections the server closed.
 
     bench/idleflood.py --unix PATH --count 3000 --status FILE
-    bench/idleflood.py --tcp 127.0.0.1:PORT --count 3000 --status FILE
+    bench/idleflood.py --tcp 127.0.0.1:PORT --count 3000 --status FILE --flags
 """
 import argparse
 import errno
@@ -13,6 +14,7 @@ import os
 import resource
 import selectors
 import socket
+import struct
 import time
 
 
@@ -23,6 +25,7 @@ def main():
     target.add_argument("--tcp", help="HOST:PORT of the server")
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--status", required=True)
+    parser.add_argument("--flags", action="store_true", help="answer the greeting with the client's flags, then idle")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.count + 100)), hard))
@@ -31,13 +34,18 @@ def main():
     else:
         host, port = args.tcp.rsplit(":", 1)
         family, address = socket.AF_INET, (host, int(port))
-    Flood(family, address, args.count, args.status).run()
+    Flood(family, address, args.count, args.status, args.flags).run()
+
+
+GREETING_LENGTH = 18  # fixed newstyle: NBDMAGIC, IHAVEOPT, the handshake flags
+CLIENT_FLAGS = struct.pack(">I", 3)  # FIXED_NEWSTYLE | NO_ZEROES
 
 
 class Flood:
-    def __init__(self, family, address, count, status):
-        self.family, self.address, self.count, self.status = family, address, count, status
+    def __init__(self, family, address, count, status, flags):
+        self.family, self.address, self.count, self.status, self.flags = family, address, count, status, flags
         self.selector = selectors.DefaultSelector()
+        self.received = {}          # greeting bytes received, per socket
         self.waiting = count        # sockets to (re)connect
         self.connected = 0          # sockets whose connection is established
         self.made = 0
@@ -72,6 +80,7 @@ class Flood:
     def established(self, sock):
         self.connected += 1
         self.made += 1
+        self.received[sock] = 0
         self.selector.register(sock, selectors.EVENT_READ)
 
     def handle(self, sock, events):
@@ -89,10 +98,19 @@ class Flood:
             data = b""
         if not data:
             self.selector.unregister(sock)
+            del self.received[sock]
             sock.close()
             self.connected -= 1
             self.closed_by_server += 1
             self.waiting += 1
+            return
+        before = self.received[sock]
+        self.received[sock] += len(data)
+        if self.flags and before < GREETING_LENGTH <= self.received[sock]:
+            try:
+                sock.send(CLIENT_FLAGS)
+            except OSError:
+                pass  # closed meanwhile: the next read sees the end
 
     def write_status(self):
         text = f"connected={self.connected} made={self.made} closed_by_server={self.closed_by_server}\n"

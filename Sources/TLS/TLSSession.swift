@@ -55,8 +55,11 @@ public final class TLSSession: @unchecked Sendable {
 
     /// Runs the handshake to its end. With a deadline it fails with
     /// `.timedOut` once the deadline passes, however the peer spreads its
-    /// bytes; without one it waits as long as the peer takes.
-    public func handshake(deadline: ContinuousClock.Instant? = nil) throws(TLSError) {
+    /// bytes; without one it waits as long as the peer takes. `onPeerMessage`
+    /// is called whenever a handshake message arrives from the peer.
+    public func handshake(deadline: ContinuousClock.Instant? = nil, onPeerMessage: (() -> Void)? = nil) throws(TLSError) {
+        let arrivals = onPeerMessage.map { HandshakeArrivals(session: session, arrived: $0) }
+        defer { arrivals?.remove() }
         while true {
             var milliseconds: Int64 = 0  // GnuTLS: no timeout
             if let deadline {

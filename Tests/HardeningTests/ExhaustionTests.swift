@@ -41,11 +41,15 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
     }
 
-    /// A pause in which nothing may happen: the client waiting in the queue
-    /// is not served, and a loop that spun would fail its accepts by the
-    /// hundred thousand meanwhile.
-    private func pause() {
-        _ = DispatchSemaphore(value: 0).wait(timeout: .now() + 1.5)
+    /// How long the exhausted server is watched before the test frees it:
+    /// an observation window, not a wait for an event, since nothing may
+    /// happen in it. A loop that spun would fail its accepts by the hundred
+    /// thousand meanwhile; the episode's end line, read afterwards, counts
+    /// what the server did in the window.
+    static let observationWindow = 1.5
+
+    private func watchWhileExhausted() {
+        Thread.sleep(forTimeInterval: Self.observationWindow)
     }
 
     /// The episode's end line, once it is there, and the failures it counts.
@@ -84,7 +88,7 @@ import Testing
         for holder in holders { try holder.negotiateGo() }
         let waiting = try RawClient(socket: server.socket)
         try waitUntil("accept to fail") { server.log.contains("accept: Too many open files") }
-        pause()
+        watchWhileExhausted()
         _ = holders.removeFirst()  // leaves, and frees its descriptor
         try waiting.negotiateGo()  // within RawClient's 10 s receive timeout
         let end = try episodeEnd()
@@ -113,7 +117,7 @@ import Testing
         try limitDescriptors(to: 1)
         let waiting = try RawClient(socket: server.socket)
         try waitUntil("accept to fail") { server.log.contains("accept: Too many open files") }
-        pause()
+        watchWhileExhausted()
         try limitDescriptors(to: soft)
         try waiting.negotiateGo()
         let end = try episodeEnd()

@@ -1,17 +1,23 @@
 import Foundation
 import NBDClient
+import NBDProtocol
 import Synchronization
 import TestSupport
 import Testing
+import TLS
 
-/// Clients that connect and say nothing, as many and as often as an attacker
-/// likes, and a stream's real clients among them: handshake slots make room
-/// by ending the handshake idle longest, and clients in transmission are never
-/// displaced (docs/limits.md). The full-size figures (3,000 clients, timings,
-/// RSS) come from bench/flood.py; here the behaviour, with bounded waits.
+/// Clients that connect and say nothing (or only their flags), as many and as
+/// often as an attacker likes, and a stream's real clients among them:
+/// handshake slots make room by ending the handshake idle longest, and clients
+/// in transmission are never displaced (docs/limits.md). The full-size figures
+/// (3,000 clients, timings, RSS) come from bench/flood.py; here the behaviour,
+/// with bounded waits.
 @Suite struct FloodTests {
-    @Test(arguments: [false, true])
-    func aLegitimateClientIsServedThroughAnIdleFlood(tcp: Bool) throws {
+    /// The flags-then-idle flood displaced every new client in its first
+    /// round trip (it was the only silent handshake) until a client that has
+    /// said nothing yet ranked by its connection.
+    @Test(arguments: [false, true], [IdleFlood.Kind.silent, .flagsThenIdle])
+    func aLegitimateClientIsServedThroughAnIdleFlood(tcp: Bool, kind: IdleFlood.Kind) throws {
         let fixture = try DrainedPipe()
         let server = try ServerProcess(["write=\(fixture.path)"], in: fixture.directory, tcp: tcp)
         defer { server.stop() }
@@ -19,7 +25,7 @@ import Testing
         let half = 1 << 20
         // In transmission before the flood comes: nothing may displace it.
         let early = try server.connect()
-        let flood = IdleFlood(ServerAddress(server), clients: 400)
+        let flood = IdleFlood(ServerAddress(server), clients: 400, kind: kind)
         defer { try? flood.stop() }
         // 400 clients for the 256 handshake slots: once the server has closed
         // 400 of them, every slot has been taken and room made again and again.
@@ -58,6 +64,57 @@ import Testing
         #expect(size > 0)
         #expect(try silent[0].receiveUntilClosed(seconds: 10))
         #expect(server.log.contains("all 2 handshake slots are taken (--max-handshakes): ended the handshake of client"))
+    }
+
+    /// A new client has said nothing until its flags arrive, a round trip
+    /// after the greeting; a client that spoke before it came and then idled
+    /// makes room first, and the new one goes on to write.
+    @Test func aClientInItsFirstRoundTripOutlastsOneThatSpokeAndIdled() throws {
+        let fixture = try DrainedPipe()
+        let server = try ServerProcess(["--max-handshakes", "2", "write=\(fixture.path)"], in: fixture.directory)
+        defer { server.stop() }
+        let idler = try RawClient(socket: server.socket)
+        try idler.greet()
+        _ = try idler.option(.list)  // answered: the server has heard it
+        let newcomer = try RawClient(socket: server.socket)
+        try newcomer.receiveGreeting()  // its flags not sent yet
+        let next = try RawClient(socket: server.socket)
+        try next.receiveGreeting()  // admitted: room was made
+        #expect(try idler.receiveUntilClosed(seconds: 10))
+        let data = testPattern(count: 4096)
+        try newcomer.sendFlags()
+        try newcomer.go()
+        #expect(try newcomer.write(data, at: 0) == .simple(cookie: 1, error: .ok))
+        try newcomer.disconnect()
+        #expect(server.stop() == 128 + SIGTERM)
+        #expect(firstDifference(try fixture.reader.contents(), data) == nil)
+    }
+
+    /// The TLS handshake's messages count as heard: a client in the middle of
+    /// it is not taken for one idle since its STARTTLS.
+    @Test func aClientInItsTLSHandshakeIsHeard() throws {
+        let keys = try TLSKeys()
+        let pipe = try keys.directory.makeFIFO("pipe")
+        let reader = try PipeReader(path: pipe)
+        let server = try ServerProcess(["--max-handshakes", "2", "--tls=on", "--tls-psk=\(keys.pskFile)", "write=\(pipe)"], in: keys.directory)
+        defer { server.stop() }
+        let upgrading = try RawClient(socket: server.socket)
+        try upgrading.greet()
+        #expect(try upgrading.requestStartTLS().type == .ack)
+        // Heard after the STARTTLS, before the TLS handshake.
+        let other = try RawClient(socket: server.socket)
+        try other.greet()
+        _ = try other.option(.list)
+        try upgrading.handshakeTLS(.preSharedKey(file: keys.pskFile, username: keys.username))
+        let next = try RawClient(socket: server.socket)
+        try next.receiveGreeting()  // admitted: room was made
+        #expect(try other.receiveUntilClosed(seconds: 10))
+        let data = testPattern(count: 4096)
+        try upgrading.go()
+        #expect(try upgrading.write(data, at: 0) == .simple(cookie: 1, error: .ok))
+        try upgrading.disconnect()
+        #expect(server.stop() == 128 + SIGTERM)
+        #expect(firstDifference(try reader.contents(), data) == nil)
     }
 
     /// Both floods at once, idle clients and hostile sessions, while a

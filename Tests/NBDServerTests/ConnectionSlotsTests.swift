@@ -4,8 +4,9 @@ import SystemPackage
 import Testing
 
 /// Handshake slots make room by ending the handshake that waited longest for
-/// its client; transmission slots are never taken from their client. Real
-/// socketpairs, so a displaced handshake's socket is seen to be shut down.
+/// its client (docs/limits.md); transmission slots are never taken from their
+/// client. Real socketpairs, so a displaced handshake's socket is seen to be
+/// shut down; the clock is the tests', passed in.
 @Suite struct ConnectionSlotsTests {
     /// A connected pair: the server's end (which the slots hold) and the client's.
     final class Pair {
@@ -32,14 +33,21 @@ import Testing
         }
     }
 
-    @Test func aSilentHandshakeMakesRoomBeforeOneThatTalks() throws {
+    /// Times the tests give the slots, so the order never rests on the clock's resolution.
+    let start = ContinuousClock.now
+
+    func at(milliseconds: Int) -> ContinuousClock.Instant {
+        start + .milliseconds(milliseconds)
+    }
+
+    @Test func aClientSilentPastTheGraceMakesRoomBeforeOneThatSpoke() throws {
         let slots = ConnectionSlots(handshakes: 2, transmissions: 1)
         let talker = try Pair(), silent = try Pair(), newcomer = try Pair()
-        let (talking, _) = slots.admit(talker.server)
+        let (talking, _) = slots.admit(talker.server, at: at(milliseconds: 0))
         // Heard from the moment it connected, before the silent one came: idler, yet it stays.
         talking.heard(at: talking.connected)
-        _ = slots.admit(silent.server)
-        let (_, displaced) = slots.admit(newcomer.server)
+        _ = slots.admit(silent.server, at: at(milliseconds: 100))
+        let (_, displaced) = slots.admit(newcomer.server, at: at(milliseconds: 100) + HandshakeSlot.silenceGrace + .milliseconds(1))
         #expect(displaced.map(\.socket) == [silent.server])
         #expect(displaced.first?.silent == true)
         #expect(silent.isShutDown)
@@ -47,16 +55,63 @@ import Testing
         #expect(slots.counts == (handshakes: 2, transmissions: 0))
     }
 
+    /// A client has said nothing until its flags arrive, a round trip after
+    /// the greeting: meanwhile it ranks by its connection, after every client
+    /// heard from before it came.
+    @Test func aNewcomerInItsFirstRoundTripStaysBeforeAClientThatSpokeOnceAndIdled() throws {
+        let slots = ConnectionSlots(handshakes: 2, transmissions: 1)
+        let spokeOnce = try Pair(), newcomer = try Pair(), next = try Pair()
+        let (idle, _) = slots.admit(spokeOnce.server, at: at(milliseconds: 0))
+        idle.heard(at: at(milliseconds: 1))
+        _ = slots.admit(newcomer.server, at: at(milliseconds: 10))
+        let (_, displaced) = slots.admit(next.server, at: at(milliseconds: 11))
+        #expect(displaced.map(\.socket) == [spokeOnce.server])
+        #expect(displaced.first?.silent == false)
+        #expect(!newcomer.isShutDown)
+    }
+
+    /// The flood of clients that send their flags at once and then idle,
+    /// reconnecting as they are closed: the legitimate client makes room only
+    /// once as many flood clients as there are slots came after it last spoke.
+    @Test func aSpeakOnceFloodDisplacesALegitimateClientOnlyAfterAsManyNewcomersAsSlots() throws {
+        let capacity = 4
+        let slots = ConnectionSlots(handshakes: capacity, transmissions: 1)
+        var flood: [Pair] = []
+        var clock = 0
+        /// One flood client connects and, half a millisecond later, sends its flags.
+        func floodClient() throws -> [FileDescriptor] {
+            let pair = try Pair()
+            flood.append(pair)
+            clock += 1
+            let (slot, displaced) = slots.admit(pair.server, at: at(milliseconds: clock))
+            slot.heard(at: at(milliseconds: clock) + .microseconds(500))
+            return displaced.map(\.socket)
+        }
+        for _ in 1..<capacity { _ = try floodClient() }
+        let legitimate = try Pair()
+        clock += 1
+        let (slot, _) = slots.admit(legitimate.server, at: at(milliseconds: clock))
+        // Its first round trip: every flood client already here makes room before it.
+        for _ in 1..<capacity { #expect(try !floodClient().contains(legitimate.server)) }
+        clock += 1
+        slot.heard(at: at(milliseconds: clock))
+        // Each message starts the count again.
+        for _ in 1..<capacity { #expect(try !floodClient().contains(legitimate.server)) }
+        #expect(!legitimate.isShutDown)
+        // As many newcomers as slots since it last spoke: now it goes.
+        #expect(try floodClient() == [legitimate.server])
+        #expect(legitimate.isShutDown)
+    }
+
     @Test func amongClientsThatTalkedTheIdlestMakesRoom() throws {
         let slots = ConnectionSlots(handshakes: 2, transmissions: 1)
         let early = try Pair(), late = try Pair(), newcomer = try Pair()
-        let now = ContinuousClock.now
-        let (a, _) = slots.admit(early.server)
-        let (b, _) = slots.admit(late.server)
+        let (a, _) = slots.admit(early.server, at: at(milliseconds: 0))
+        let (b, _) = slots.admit(late.server, at: at(milliseconds: 1))
         // The first to connect talked last: the second is the idlest.
-        a.heard(at: now + .seconds(2))
-        b.heard(at: now + .seconds(1))
-        let (_, displaced) = slots.admit(newcomer.server)
+        a.heard(at: at(milliseconds: 2000))
+        b.heard(at: at(milliseconds: 1000))
+        let (_, displaced) = slots.admit(newcomer.server, at: at(milliseconds: 3000))
         #expect(displaced.map(\.socket) == [late.server])
         #expect(late.isShutDown && !early.isShutDown)
     }
@@ -64,12 +119,12 @@ import Testing
     @Test func aClientInTransmissionIsNeverDisplaced() throws {
         let slots = ConnectionSlots(handshakes: 1, transmissions: 1)
         let served = try Pair()
-        let (slot, _) = slots.admit(served.server)
+        let (slot, _) = slots.admit(served.server, at: at(milliseconds: 0))
         #expect(slots.enterTransmission(slot))
         // A flood of newcomers only ever displaces each other.
         let flood = try (0..<20).map { _ in try Pair() }
         for (index, pair) in flood.enumerated() {
-            let (_, displaced) = slots.admit(pair.server)
+            let (_, displaced) = slots.admit(pair.server, at: at(milliseconds: index + 1))
             #expect(displaced.map(\.socket) == (index == 0 ? [] : [flood[index - 1].server]))
         }
         #expect(!served.isShutDown)
@@ -91,8 +146,8 @@ import Testing
     @Test func aDisplacedHandshakeCannotEnterTransmission() throws {
         let slots = ConnectionSlots(handshakes: 1, transmissions: 1)
         let victim = try Pair(), newcomer = try Pair()
-        let (slot, _) = slots.admit(victim.server)
-        _ = slots.admit(newcomer.server)
+        let (slot, _) = slots.admit(victim.server, at: at(milliseconds: 0))
+        _ = slots.admit(newcomer.server, at: at(milliseconds: 1))
         #expect(!slots.enterTransmission(slot))
         #expect(slots.counts == (handshakes: 1, transmissions: 0))
     }

@@ -144,6 +144,25 @@ final class SessionTests: XCTestCase {
         }
     }
 
+    /// The handshake tells its caller of every handshake message from the
+    /// peer and of none of its own (a server counts a client in its TLS
+    /// handshake as heard from): in TLS 1.3 with a PSK, the client's hello and
+    /// its Finished.
+    func testTheHandshakeReportsEveryMessageFromThePeer() throws {
+        let keys = try TLSKeys()
+        let pair = try SocketPair()
+        let server = try TLSSession.server(input: pair.server, credentials: .preSharedKeys(file: keys.pskFile))
+        let handshake = Background { () throws -> Int in
+            var messages = 0
+            try server.handshake(deadline: .now + .seconds(10), onPeerMessage: { messages += 1 })
+            return messages
+        }
+        let client = try TLSSession.client(socket: pair.client, credentials: .preSharedKey(file: keys.pskFile, username: keys.username))
+        try client.handshake(deadline: .now + .seconds(10))
+        XCTAssertEqual(try handshake.wait().get(), 2)
+        XCTAssertTrue(server.negotiated.hasPrefix("(TLS1.3)"), server.negotiated)
+    }
+
     func testVerifyPeerRequiresACertificateFromTheCA() throws {
         let keys = try TLSKeys()
         let server = try TLSServerCredentials.certificates(directory: keys.serverCertificates, verifyPeer: true)

@@ -10,13 +10,23 @@ extension RawClient {
     /// the session from then on.
     @discardableResult
     public func startTLS(_ credentials: TLSClientCredentials, serverName: String? = nil, trailing: [UInt8] = []) throws -> OptionReply {
-        try send(OptionHeader(code: .startTLS, length: 0).encode() + trailing)
-        let reply = try receiveOptionReply()
+        let reply = try requestStartTLS(trailing: trailing)
         guard reply.option == .startTLS, reply.type == .ack else { return reply }
+        try handshakeTLS(credentials, serverName: serverName)
+        return reply
+    }
+
+    /// NBD_OPT_STARTTLS and the server's answer, without the TLS handshake.
+    public func requestStartTLS(trailing: [UInt8] = []) throws -> OptionReply {
+        try send(OptionHeader(code: .startTLS, length: 0).encode() + trailing)
+        return try receiveOptionReply()
+    }
+
+    /// The TLS handshake after NBD_REP_ACK (bounded); the session speaks for the client from then on.
+    public func handshakeTLS(_ credentials: TLSClientCredentials, serverName: String? = nil) throws {
         let tls = try TLSSession.client(socket: FileDescriptor(rawValue: descriptor), credentials: credentials, serverName: serverName)
         try tls.handshake(deadline: .now + .seconds(10))
         session = tls
-        return reply
     }
 
     /// Sends one option and reads its replies up to the final one.

@@ -52,8 +52,18 @@ public final class RawClient {
 
     /// Fixed newstyle greeting with NO_ZEROES.
     public func greet() throws {
+        try receiveGreeting()
+        try sendFlags()
+    }
+
+    /// The server's greeting; the client's flags are yet to be sent.
+    public func receiveGreeting() throws {
         let greeting = try receive(18)
         guard greeting == Greeting.newstyle(flags: [.fixedNewstyle, .noZeroes]) else { throw TestFailure("unexpected greeting \(greeting)") }
+    }
+
+    /// The client's flags: fixed newstyle with NO_ZEROES.
+    public func sendFlags() throws {
         var flags = ByteWriter()
         flags.write(ClientFlags([.fixedNewstyle, .noZeroes]).rawValue)
         try send(flags.bytes)
@@ -67,6 +77,11 @@ public final class RawClient {
     /// Greets and sends NBD_OPT_GO for the default export, reading replies up to ACK.
     public func negotiateGo() throws {
         try greet()
+        try go()
+    }
+
+    /// NBD_OPT_GO for the default export, reading replies up to ACK.
+    public func go() throws {
         let payload = InfoRequest(exportName: "", requests: []).encode()
         try send(OptionHeader(code: .go, length: UInt32(payload.count)).encode() + payload)
         while try receiveOptionReply().type != .ack {}

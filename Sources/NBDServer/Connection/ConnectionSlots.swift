@@ -7,10 +7,11 @@ import SystemPackage
 ///
 /// Handshake slots hold clients that have not chosen an export yet. A new
 /// client always gets one: when all are taken, the handshake that has waited
-/// longest for its client is ended to make room, a silent one (that never
-/// sent a byte) first, else the one idle longest. A legitimate client talks
-/// back at once, so it is the least idle; displacing it takes as many new
-/// connections between two of its messages as there are slots.
+/// longest for its client is ended to make room. That is a client silent
+/// past `HandshakeSlot.silenceGrace` if there is one (the oldest), else the
+/// client heard from longest ago, a client that has said nothing yet counting
+/// from its connection. A legitimate client talks back at once, so from its
+/// connection on it is among the last to go (docs/limits.md gives the reasoning).
 ///
 /// Transmission slots (`--max-connections`) hold clients that chose an
 /// export. Nothing displaces them; when they are all taken, a client's GO is
@@ -42,37 +43,38 @@ final class ConnectionSlots: Sendable {
         }
     }
 
-    /// Gives a client just accepted on `socket` a handshake slot, ending the
-    /// handshake idle longest first when all are taken.
-    func admit(_ socket: FileDescriptor) -> (slot: HandshakeSlot, displaced: [Displacement]) {
-        let slot = HandshakeSlot(socket: socket)
+    /// Gives a client accepted on `socket` at `now` a handshake slot, ending
+    /// the handshake idle longest first when all are taken.
+    func admit(_ socket: FileDescriptor, at now: ContinuousClock.Instant = .now) -> (slot: HandshakeSlot, displaced: [Displacement]) {
+        let slot = HandshakeSlot(socket: socket, connected: now)
         let victims = state.withLock { state in
             var victims: [HandshakeSlot] = []
-            while state.handshakes.count >= handshakeCapacity, let victim = Self.removeIdlest(&state) {
+            while state.handshakes.count >= handshakeCapacity, let victim = Self.removeIdlest(&state, at: now) {
                 victims.append(victim)
             }
             state.handshakes[ObjectIdentifier(slot)] = slot
             return victims
         }
-        return (slot, victims.map(Self.displace))
+        return (slot, victims.map { Self.displace($0, at: now) })
     }
 
     /// Ends the handshake idle longest to free its descriptor (the process ran
     /// out of them); nil when no client is in its handshake.
-    func displaceIdlest() -> Displacement? {
-        state.withLock { Self.removeIdlest(&$0) }.map(Self.displace)
+    func displaceIdlest(at now: ContinuousClock.Instant = .now) -> Displacement? {
+        state.withLock { Self.removeIdlest(&$0, at: now) }.map { Self.displace($0, at: now) }
     }
 
-    private static func removeIdlest(_ state: inout State) -> HandshakeSlot? {
-        guard let victim = state.handshakes.values.min(by: { $0.displacesBefore($1) }) else { return nil }
+    private static func removeIdlest(_ state: inout State, at now: ContinuousClock.Instant) -> HandshakeSlot? {
+        // Each slot's rank is read once: its client may be heard from meanwhile.
+        guard let victim = state.handshakes.values.lazy.map({ ($0, $0.displacementRank(at: now)) }).min(by: { $0.1 < $1.1 })?.0 else { return nil }
         state.handshakes[ObjectIdentifier(victim)] = nil
         return victim
     }
 
     /// Outside the lock: waking the victim's thread is the costly part.
-    private static func displace(_ victim: HandshakeSlot) -> Displacement {
+    private static func displace(_ victim: HandshakeSlot, at now: ContinuousClock.Instant) -> Displacement {
         victim.shutDown()
-        return Displacement(socket: victim.socket, idle: .now - victim.lastHeard, silent: victim.isSilent)
+        return Displacement(socket: victim.socket, idle: now - victim.lastHeard, silent: victim.isSilent)
     }
 
     /// Gives up a handshake slot, however the handshake ended; nothing
@@ -121,9 +123,16 @@ final class HandshakeSlot: Sendable {
     /// down is never a number another client has been given since.
     private let socketOpen = Mutex(true)
 
-    init(socket: FileDescriptor) {
+    /// How long a client may take to send its first bytes (its flags, one
+    /// round trip after the greeting) before it counts as a silent one, which
+    /// makes room before every client that spoke. Generous for a slow link;
+    /// a flood reconnecting faster than this never reaches it, and then only
+    /// recency ranks.
+    static let silenceGrace: Duration = .seconds(1)
+
+    init(socket: FileDescriptor, connected: ContinuousClock.Instant) {
         self.socket = socket
-        connected = .now
+        self.connected = connected
     }
 
     /// Wakes the thread serving the client (its read sees the end), which
@@ -151,9 +160,12 @@ final class HandshakeSlot: Sendable {
         connected + .nanoseconds(max(0, heardAfter.load(ordering: .relaxed)))
     }
 
-    /// Silent handshakes go first, the oldest of them; then the idlest.
-    func displacesBefore(_ other: HandshakeSlot) -> Bool {
-        if isSilent != other.isSilent { return isSilent }
-        return lastHeard < other.lastHeard
+    /// The lowest rank makes room first: silent past the grace (0) before
+    /// the rest (1), and within each, heard from longest ago, a client that
+    /// has said nothing counting from its connection.
+    func displacementRank(at now: ContinuousClock.Instant) -> (Int, ContinuousClock.Instant) {
+        let heard = heardAfter.load(ordering: .relaxed)
+        guard heard >= 0 else { return (now - connected > Self.silenceGrace ? 0 : 1, connected) }
+        return (1, connected + .nanoseconds(heard))
     }
 }

@@ -10,11 +10,12 @@ public struct TLSChannel: ByteChannel {
     public let spliceable: (input: FileDescriptor, output: FileDescriptor)?
 
     /// The server's side of the TLS handshake on `socket`, which must end by
-    /// `deadline` (the connection's handshake deadline) if there is one.
+    /// `deadline` (the connection's handshake deadline) if there is one;
+    /// `heard` is called for every handshake message the client sends.
     static func accept(on socket: FileDescriptor, credentials: TLSServerCredentials,
-                       deadline: ContinuousClock.Instant?) throws(TLSError) -> TLSChannel {
+                       deadline: ContinuousClock.Instant?, heard: (() -> Void)?) throws(TLSError) -> TLSChannel {
         let session = try TLSSession.server(input: socket, credentials: credentials)
-        try session.handshake(deadline: deadline)
+        try session.handshake(deadline: deadline, onPeerMessage: heard)
         return TLSChannel(session: session, socket: socket)
     }
 

@@ -38,7 +38,9 @@ extension Negotiation {
         try reply(OptionReply(option: .startTLS, type: .ack))
         let channel: TLSChannel
         do {
-            channel = try TLSChannel.accept(on: socket, credentials: credentials, deadline: connection.deadline)
+            // The TLS handshake's messages count as heard, as the bytes the connection reads itself do.
+            let heard = connection.handshakeSlot.map { slot in { slot.heard() } }
+            channel = try TLSChannel.accept(on: socket, credentials: credentials, deadline: connection.deadline, heard: heard)
         } catch .timedOut {
             throw Errno.resourceTemporarilyUnavailable
         } catch {

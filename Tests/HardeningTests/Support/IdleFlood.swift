@@ -1,11 +1,22 @@
 import Foundation
 import Synchronization
 import TestSupport
+import Testing
 
-/// Clients that connect and never send a byte, each reconnecting as soon as
-/// the server closes it: the flood that used to keep a stream's real client
-/// out. One thread, one poll over all the sockets.
+/// Clients that connect and then idle, each reconnecting as soon as the
+/// server closes it: the flood that used to keep a stream's real client out.
+/// One thread, one poll over all the sockets.
 final class IdleFlood: @unchecked Sendable {
+    /// What each client says before it idles.
+    enum Kind: Sendable, CustomTestStringConvertible {
+        /// Not a byte.
+        case silent
+        /// Its flags as soon as the greeting is in (as a real client does), then nothing.
+        case flagsThenIdle
+
+        var testDescription: String { self == .silent ? "silent flood" : "flags-then-idle flood" }
+    }
+
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let made = Atomic<Int>(0)
@@ -15,10 +26,10 @@ final class IdleFlood: @unchecked Sendable {
     var connectionsMade: Int { made.load(ordering: .relaxed) }
     var connectionsClosedByServer: Int { closedByServer.load(ordering: .relaxed) }
 
-    init(_ address: ServerAddress, clients: Int) {
+    init(_ address: ServerAddress, clients: Int, kind: Kind = .silent) {
         Thread.detachNewThread { [self] in
             defer { done.signal() }
-            run(address, clients: clients)
+            run(address, clients: clients, kind: kind)
         }
     }
 
@@ -31,9 +42,15 @@ final class IdleFlood: @unchecked Sendable {
     private struct Client {
         var fd: Int32
         var established: Bool
+        /// Bytes of the greeting received so far.
+        var received = 0
     }
 
-    private func run(_ address: ServerAddress, clients: Int) {
+    /// The fixed newstyle greeting's length, and the flags a client answers it with (FIXED_NEWSTYLE | NO_ZEROES).
+    private static let greetingLength = 18
+    private static let flags: [UInt8] = [0, 0, 0, 3]
+
+    private func run(_ address: ServerAddress, clients: Int, kind: Kind) {
         var open: [Client] = []
         defer { open.forEach { close($0.fd) } }
         var scratch = [UInt8](repeating: 0, count: 4096)
@@ -65,6 +82,11 @@ final class IdleFlood: @unchecked Sendable {
                         close(client.fd)
                         closedByServer.add(1, ordering: .relaxed)
                         continue
+                    }
+                    let before = client.received
+                    client.received += max(0, got)
+                    if kind == .flagsThenIdle, before < Self.greetingLength, client.received >= Self.greetingLength {
+                        _ = send(client.fd, Self.flags, Self.flags.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
                     }
                 }
                 survivors.append(client)
