@@ -72,10 +72,10 @@ let package = Package(
         ),
         // GnuTLS, as nbdkit, libnbd and qemu use it; TLS wraps it for the server and the harness.
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
-        .target(name: "TLS", dependencies: ["CGnuTLS", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "TLS", dependencies: ["CGnuTLS", "SystemIO", .product(name: "SystemPackage", package: "swift-system")]),
         .systemLibrary(name: "CLibNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .target(name: "NBDClient", dependencies: ["CLibNBD"]),
-        .target(name: "NBDConformance", dependencies: ["NBDClient", "TLS", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "NBDConformance", dependencies: ["NBDClient", "TLS", "SystemIO", .product(name: "SystemPackage", package: "swift-system")]),
         .executableTarget(
             name: "nbd-conformance",
             dependencies: [

@@ -67,13 +67,17 @@ extension FileDescriptor {
         return true
     }
 
+    /// One read(2): what has arrived, at least one byte and at most
+    /// `buffer.count` (waiting for the first), or 0 at the end of the input.
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try valueOrErrno { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+    }
+
     /// Reads until `buffer` is full or the input ends; returns the count read.
     public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         var filled = 0
         while filled < buffer.count {
-            let count = try valueOrErrno {
-                Glibc.read(rawValue, buffer.baseAddress! + filled, buffer.count - filled)
-            }
+            let count = try readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
             if count == 0 { break }
             filled += count
         }

@@ -1,5 +1,6 @@
 import CGnuTLS
-import Glibc
+import SystemIO
+import SystemPackage
 
 /// GnuTLS's input once the handshake is over and the kernel has not taken
 /// the records: ciphertext read from the socket in large pieces. GnuTLS's own
@@ -11,23 +12,27 @@ final class ReadAheadTransport {
     /// A TLS record's header: type, version, length.
     static let recordHeaderLength = 5
 
-    private let socket: Int32
+    private let input: FileDescriptor
+    private let output: FileDescriptor
     private let session: gnutls_session_t
     private let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
     private var start = 0
     private var end = 0
+    /// The last read failed with EAGAIN: the socket's receive timeout expired.
+    private var timedOut = false
 
-    init(socket: Int32, session: gnutls_session_t) {
-        self.socket = socket
+    init(input: FileDescriptor, output: FileDescriptor, session: gnutls_session_t) {
+        self.input = input
+        self.output = output
         self.session = session
     }
 
     deinit { storage.deallocate() }
 
-    /// Takes over GnuTLS's reads; sends stay GnuTLS's own.
+    /// Takes over GnuTLS's reads; sends stay GnuTLS's own, on `output`.
     func install() {
         gnutls_transport_set_ptr2(session, Unmanaged.passUnretained(self).toOpaque(),
-                                  UnsafeMutableRawPointer(bitPattern: Int(socket)))
+                                  UnsafeMutableRawPointer(bitPattern: Int(output.rawValue)))
         gnutls_transport_set_pull_function(session) { pointer, destination, count in
             Unmanaged<ReadAheadTransport>.fromOpaque(pointer!).takeUnretainedValue().pull(into: destination!, count: count)
         }
@@ -38,7 +43,7 @@ final class ReadAheadTransport {
         }
     }
 
-    var buffered: Int { end - start }
+    private var buffered: Int { end - start }
 
     /// A whole record waits here, so decrypting it needs no wait on the socket.
     var holdsRecord: Bool {
@@ -47,13 +52,24 @@ final class ReadAheadTransport {
         return buffered >= Self.recordHeaderLength + length
     }
 
+    /// Whether the read behind GnuTLS's last GNUTLS_E_AGAIN timed out; asking clears it.
+    func takeTimedOut() -> Bool {
+        defer { timedOut = false }
+        return timedOut
+    }
+
     private func pull(into destination: UnsafeMutableRawPointer, count: Int) -> Int {
         if start == end {
             start = 0
             end = 0
-            let received = refill()
-            guard received > 0 else { return received }
-            end = received
+            do {
+                end = try input.readAvailable(into: storage)
+            } catch {
+                timedOut = error == .resourceTemporarilyUnavailable
+                gnutls_transport_set_errno(session, error.rawValue)
+                return -1
+            }
+            guard end > 0 else { return 0 }
         }
         let taken = min(count, end - start)
         destination.copyMemory(from: storage.baseAddress! + start, byteCount: taken)
@@ -61,24 +77,15 @@ final class ReadAheadTransport {
         return taken
     }
 
-    private func refill() -> Int {
-        while true {
-            let received = recv(socket, storage.baseAddress, storage.count, 0)
-            if received >= 0 { return received }
-            if errno == EINTR { continue }
-            gnutls_transport_set_errno(session, errno)
-            return -1
-        }
-    }
-
-    /// GnuTLS asks whether input is ready within `milliseconds`: >0 yes, 0 no.
+    /// GnuTLS asks whether input is ready within `milliseconds`: >0 yes, 0 no, -1 an error.
     private func wait(milliseconds: UInt32) -> Int32 {
         if start < end { return 1 }
-        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let timeout = milliseconds == CGNUTLS_INDEFINITE_TIMEOUT ? -1 : Int32(clamping: milliseconds)
-        while true {
-            let ready = poll(&descriptor, 1, timeout)
-            if ready >= 0 || errno != EINTR { return ready }
+        let timeout: Duration? = milliseconds == CGNUTLS_INDEFINITE_TIMEOUT ? nil : .milliseconds(milliseconds)
+        do {
+            return try Poll.wait([(input, .readable)], timeout: timeout)[0].isEmpty ? 0 : 1
+        } catch {
+            gnutls_transport_set_errno(session, error.rawValue)
+            return -1
         }
     }
 }

@@ -1,4 +1,5 @@
 import CGnuTLS
+import Glibc
 import SystemPackage
 
 /// One TLS session over a connected descriptor, server or client side: the
@@ -16,6 +17,7 @@ public final class TLSSession: @unchecked Sendable {
     private var gather: UnsafeMutableRawBufferPointer
     private var recordSize: Int
     private let input: FileDescriptor
+    private let output: FileDescriptor
     /// Reads ciphertext in large pieces once the handshake is over, unless
     /// the kernel decrypts (then GnuTLS reads through the kernel).
     private var readAhead: ReadAheadTransport?
@@ -43,6 +45,7 @@ public final class TLSSession: @unchecked Sendable {
         self.session = session!
         self.credentials = credentials
         self.input = input
+        self.output = output
         recordSize = Int(gnutls_record_get_max_size(session))
         gather = .allocate(byteCount: recordSize, alignment: 16)
         gnutls_transport_set_int2(session, input.rawValue, output.rawValue)
@@ -69,9 +72,12 @@ public final class TLSSession: @unchecked Sendable {
                 milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
             }
             gnutls_handshake_set_timeout(session, UInt32(clamping: milliseconds))
+            errno = 0
             let status = gnutls_handshake(session)
             if status == GNUTLS_E_SUCCESS { break }
-            if status == GNUTLS_E_TIMEDOUT || (status == GNUTLS_E_AGAIN && deadline == nil) {
+            if status == GNUTLS_E_TIMEDOUT { throw .timedOut(operation: "TLS handshake") }
+            // With a deadline, the clock above decides; without one, only the socket's own timeout ends the wait.
+            if status == GNUTLS_E_AGAIN, deadline == nil, Self.transportTimedOut() {
                 throw .timedOut(operation: "TLS handshake")
             }
             if gnutls_error_is_fatal(status) == 0 { continue }
@@ -92,7 +98,7 @@ public final class TLSSession: @unchecked Sendable {
         // Only now: bytes read ahead during the handshake would be lost to a
         // kernel that takes over the records.
         if kernelTLS == .off || kernelTLS == .sendOnly {
-            let transport = ReadAheadTransport(socket: input.rawValue, session: session)
+            let transport = ReadAheadTransport(input: input, output: output, session: session)
             transport.install()
             readAhead = transport
         }
@@ -102,9 +108,11 @@ public final class TLSSession: @unchecked Sendable {
     /// record if none is buffered, and as many more as can be had without
     /// waiting. 0 means the peer closed the session.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
-        var filled = try receive(into: buffer)
-        while filled > 0, filled < buffer.count, pending > 0 || readAhead?.holdsRecord == true {
-            let count = try receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+        var filled = 0
+        while filled < buffer.count {
+            // Once some bytes are in, only a record already here is worth taking.
+            if filled > 0, pending == 0, readAhead?.holdsRecord != true { break }
+            guard let count = try receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) else { continue }
             if count == 0 { break }
             filled += count
         }
@@ -141,11 +149,21 @@ public final class TLSSession: @unchecked Sendable {
     }
 
     /// Decrypted bytes waiting in the session.
-    public var pending: Int { gnutls_record_check_pending(session) }
+    private var pending: Int { gnutls_record_check_pending(session) }
 
-    /// Input the session holds, decrypted or read ahead: a reader must take
-    /// it before it polls the socket, which may have nothing more to say.
-    public var hasBufferedInput: Bool { pending > 0 || (readAhead?.buffered ?? 0) > 0 }
+    /// Sends a TLS 1.3 KeyUpdate: from now on this side encrypts with fresh
+    /// keys, and with `askingPeer` the peer must renew its own before it
+    /// sends more (RFC 8446, 4.6.3). Like a write, it must not run beside another.
+    public func updateKeys(askingPeer: Bool) throws(TLSError) {
+        while true {
+            errno = 0
+            let status = gnutls_session_key_update(session, askingPeer ? UInt32(GNUTLS_KU_PEER) : 0)
+            if status == GNUTLS_E_SUCCESS { return }
+            if status == GNUTLS_E_AGAIN, Self.transportTimedOut() { throw .timedOut(operation: "TLS key update") }
+            if gnutls_error_is_fatal(status) == 0 { continue }
+            throw .failed(operation: "TLS key update", code: status, reason: GnuTLS.reason(status))
+        }
+    }
 
     /// Sends the closing alert (close_notify) without waiting for the peer's,
     /// so a peer that never answers cannot hold the connection open.
@@ -173,27 +191,33 @@ public final class TLSSession: @unchecked Sendable {
 
     // MARK: Records
 
-    private func receive(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
-        while true {
-            let count = gnutls_record_recv(session, buffer.baseAddress, buffer.count)
-            if count >= 0 { return count }
-            let code = Int32(count)
-            switch code {
-            case GNUTLS_E_INTERRUPTED:
-                continue
-            case GNUTLS_E_PREMATURE_TERMINATION:
-                // The peer closed the socket without close_notify. NBD frames
-                // every message, so a cut inside one is still caught by the
-                // reader; between messages it is an ordinary disconnect.
-                return 0
-            case GNUTLS_E_AGAIN:
-                throw .timedOut(operation: "TLS read")
-            case GNUTLS_E_REHANDSHAKE:
-                throw .failed(operation: "TLS read", code: code, reason: "the peer asked to renegotiate, which is not supported")
-            default:
-                if gnutls_error_is_fatal(code) == 0 { continue }
-                throw .failed(operation: "TLS read", code: code, reason: GnuTLS.reason(code))
-            }
+    /// Decrypts one record's bytes into `buffer`; 0 when the peer closed the
+    /// session, nil when the record held none: GnuTLS answers GNUTLS_E_AGAIN,
+    /// even on a blocking socket, once it has processed a TLS 1.3
+    /// post-handshake message (the peer's KeyUpdate; a NewSessionTicket on a
+    /// client). Only the socket's own receive timeout is a timeout.
+    private func receive(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int? {
+        errno = 0
+        let count = gnutls_record_recv(session, buffer.baseAddress, buffer.count)
+        if count >= 0 { return count }
+        let code = Int32(count)
+        switch code {
+        case GNUTLS_E_INTERRUPTED:
+            return nil
+        case GNUTLS_E_PREMATURE_TERMINATION:
+            // The peer closed the socket without close_notify. NBD frames
+            // every message, so a cut inside one is still caught by the
+            // reader; between messages it is an ordinary disconnect.
+            return 0
+        case GNUTLS_E_AGAIN:
+            let timedOut = readAhead.map { $0.takeTimedOut() } ?? Self.transportTimedOut()
+            if timedOut { throw .timedOut(operation: "TLS read") }
+            return nil
+        case GNUTLS_E_REHANDSHAKE:
+            throw .failed(operation: "TLS read", code: code, reason: "the peer asked to renegotiate, which is not supported")
+        default:
+            if gnutls_error_is_fatal(code) == 0 { return nil }
+            throw .failed(operation: "TLS read", code: code, reason: GnuTLS.reason(code))
         }
     }
 
@@ -201,13 +225,24 @@ public final class TLSSession: @unchecked Sendable {
     /// returns how many it took.
     private func send(_ bytes: UnsafeRawBufferPointer) throws(TLSError) -> Int {
         while true {
+            errno = 0
             let count = gnutls_record_send(session, bytes.baseAddress, bytes.count)
             if count >= 0 { return count }
             let code = Int32(count)
             if code == GNUTLS_E_INTERRUPTED { continue }
-            if code == GNUTLS_E_AGAIN { throw .timedOut(operation: "TLS write") }
+            if code == GNUTLS_E_AGAIN {
+                if Self.transportTimedOut() { throw .timedOut(operation: "TLS write") }
+                continue
+            }
             throw .failed(operation: "TLS write", code: code, reason: GnuTLS.reason(code))
         }
+    }
+
+    /// Whether GnuTLS's own transport (send, or recv before the read-ahead
+    /// takes over) left EAGAIN behind: the socket's timeout expired. The
+    /// callers clear errno before each GnuTLS call, so an old EAGAIN cannot count.
+    private static func transportTimedOut() -> Bool {
+        errno == EAGAIN || errno == EWOULDBLOCK
     }
 
     private func sendAll(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {

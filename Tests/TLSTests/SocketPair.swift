@@ -20,9 +20,13 @@ final class SocketPair {
 
     deinit { close() }
 
+    /// Shuts both ends down first: a thread still blocked on one (a test that
+    /// failed its bounded wait) wakes, where close alone would leave it waiting.
     func close() {
         guard open else { return }
         open = false
+        _ = Glibc.shutdown(server.rawValue, Int32(SHUT_RDWR))
+        _ = Glibc.shutdown(client.rawValue, Int32(SHUT_RDWR))
         try? server.close()
         try? client.close()
     }

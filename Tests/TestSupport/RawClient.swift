@@ -9,17 +9,32 @@ public final class RawClient {
     private let fd: Int32
     public internal(set) var session: TLSSession?
 
-    public init(socket path: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    public convenience init(socket path: String) throws {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        try self.init(family: AF_UNIX, address: address, name: path)
+    }
+
+    /// A loopback TCP connection: kernel TLS exists only on TCP.
+    public convenience init(port: UInt16) throws {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        try self.init(family: AF_INET, address: address, name: "127.0.0.1:\(port)")
+    }
+
+    private init<Address>(family: Int32, address: Address, name: String) throws {
+        fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = address
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
-        guard status == 0 else { throw TestFailure("connect \(path): \(String(cString: strerror(errno)))") }
+        // On failure the deinitializer closes the socket.
+        guard status == 0 else { throw TestFailure("connect \(name): \(String(cString: strerror(errno)))") }
     }
 
     deinit { close(fd) }

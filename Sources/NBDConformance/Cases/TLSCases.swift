@@ -141,6 +141,24 @@ enum TLSCases {
             try expectSimpleReadReply(socket, "structured replies negotiated before NBD_OPT_STARTTLS are off inside TLS")
         },
         ConformanceCase(
+            "tls/key-update-answered",
+            "Inside TLS 1.3, after a KeyUpdate that asks the server to renew its keys too, NBD_OPT_LIST is still answered, twice over",
+            .tls13(.must, "4.6.3", "If the request_update field is set to \"update_requested\", then the receiver MUST send a KeyUpdate of its own with request_update set to \"update_not_requested\" prior to sending its next Application Data record."),
+            profile: nil, mode: nil, role: .negotiation, tls: .required
+        ) { context in
+            let socket = try context.plaintextRawSocket()
+            _ = try socket.handshake()
+            try socket.upgrade(with: try credentials(context))
+            // Twice: the second update derives from the first's keys on both sides.
+            for round in 1...2 {
+                try socket.updateKeys()
+                try socket.sendOption(Wire.Option.list.rawValue)
+                let list = try socket.readFinalOptionReply()
+                try expectEqual(list.option, Wire.Option.list.rawValue, "NBD_OPT_LIST after KeyUpdate \(round) is answered inside the session")
+            }
+            try socket.sendOption(Wire.Option.abort.rawValue)
+        },
+        ConformanceCase(
             "tls/second-starttls-invalid",
             "NBD_OPT_STARTTLS inside TLS is answered NBD_REP_ERR_INVALID, and the session goes on",
             .spec(.must, "FORCEDTLS mode", "If the server receives `NBD_OPT_STARTTLS` when TLS has already been negotiated, it it MUST reply with `NBD_REP_ERR_INVALID`."),

@@ -10,7 +10,7 @@ public enum RequirementLevel: String, Sendable, Codable {
 /// What one case checks, in the spirit of h2spec: the level, where it is written, and the words themselves.
 public struct Requirement: Sendable {
     public let level: RequirementLevel
-    /// `proto.md § Section`, the man page, nbdkit's plugin source, or this project's docs.
+    /// `proto.md § Section`, RFC 8446 (TLS 1.3), the man page, nbdkit's plugin source, or this project's docs.
     public let source: String
     /// A short sentence quoted exactly (whitespace folded), or the man-page line.
     public let quote: String
@@ -18,6 +18,12 @@ public struct Requirement: Sendable {
     /// A requirement of the NBD protocol (NetworkBlockDevice/nbd doc/proto.md), quoted from `section`.
     static func spec(_ level: RequirementLevel, _ section: String, _ quote: String) -> Requirement {
         Requirement(level: level, source: "proto.md § \(section)", quote: quote)
+    }
+
+    /// A requirement of TLS 1.3 itself (RFC 8446), quoted from `section`: what the spec's "all further data
+    /// MUST be sent and received over TLS" holds a server to once the session is up.
+    static func tls13(_ level: RequirementLevel, _ section: String, _ quote: String) -> Requirement {
+        Requirement(level: level, source: "RFC 8446 § \(section)", quote: quote)
     }
 
     /// The streaming contract as the man page words it; the man page states behaviour, so its level is MUST.

@@ -1,4 +1,5 @@
 import Glibc
+import SystemIO
 import SystemPackage
 import TLS
 
@@ -27,6 +28,17 @@ extension RawNBDSocket {
         }
         session.withLock { $0 = tls }
         return reply
+    }
+
+    /// Inside TLS 1.3: a KeyUpdate that also asks the server to renew its keys, so both directions change keys.
+    func updateKeys() throws {
+        guard let tls = session.withLock({ $0 }) else { throw HarnessError("a key update needs the TLS session") }
+        guard tls.negotiated.hasPrefix("(TLS1.3)") else { throw CaseSkip("the session is \(tls.negotiated): only TLS 1.3 has KeyUpdate") }
+        do {
+            try tls.updateKeys(askingPeer: true)
+        } catch {
+            throw CaseFailure("the server ended the TLS session while the harness sent a KeyUpdate: \(error)", kind: .connection)
+        }
     }
 
     /// The upgrade a server that requires TLS needs before any other option.
@@ -80,12 +92,15 @@ extension RawNBDSocket {
         return (bytes, false)
     }
 
-    /// Inside TLS: true once the session ends (close_notify, a cut or an error) within `seconds`.
+    /// Inside TLS: true once the session ends (close_notify, a cut or an error) within `seconds`. Each read
+    /// waits at most what is left of them (the socket's receive timeout), however the server spreads its bytes.
     static func session(_ tls: TLSSession, on fd: Int32, closesWithin seconds: Double) -> Bool {
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         var scratch = [UInt8](repeating: 0, count: 4096)
         while true {
+            let left = deadline - .now
+            guard left > .zero else { return false }
+            Socket.setReceiveTimeout(FileDescriptor(rawValue: fd), left)
             do {
                 if try scratch.withUnsafeMutableBytes({ try tls.read(into: $0) }) == 0 { return true }
             } catch .timedOut {

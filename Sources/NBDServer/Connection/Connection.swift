@@ -6,8 +6,10 @@ import SystemPackage
 /// each), and the replies waiting to go out together.
 final class Connection {
     private(set) var channel: any ByteChannel
-    /// The socket whose reads and writes a deadline bounds (nil when there is no socket).
-    private let timedDescriptor: FileDescriptor?
+    /// The descriptors under the plain channel (a socket, or `-s`'s standard
+    /// input and output): a deadline bounds their reads and writes, and TLS
+    /// takes them over after STARTTLS.
+    let transport: (input: FileDescriptor, output: FileDescriptor)?
     /// When set, every read and write must finish by then: the whole
     /// handshake has one deadline, counted from the connection, which no byte
     /// the client sends (the first or any later one) moves, and a client that
@@ -16,9 +18,9 @@ final class Connection {
     var deadline: ContinuousClock.Instant? {
         didSet {
             // Between requests a client may rightly stay silent for as long as it likes.
-            if deadline == nil, oldValue != nil, let timedDescriptor {
-                Socket.setReceiveTimeout(timedDescriptor, nil)
-                Socket.setSendTimeout(timedDescriptor, nil)
+            if deadline == nil, oldValue != nil, let transport {
+                Socket.setReceiveTimeout(transport.input, nil)
+                Socket.setSendTimeout(transport.output, nil)
             }
         }
     }
@@ -41,15 +43,12 @@ final class Connection {
 
     init(channel: any ByteChannel) {
         self.channel = channel
-        timedDescriptor = channel.spliceable?.input
+        transport = channel.spliceable
         storage = .allocate(byteCount: Self.readAheadCapacity, alignment: 4096)
         pendingReplies.reserveCapacity(64 * 1024)
     }
 
     deinit { storage.deallocate() }
-
-    /// The socket under the channel, which TLS takes over after STARTTLS.
-    var socket: FileDescriptor? { timedDescriptor }
 
     /// Swaps the channel after STARTTLS. Nothing may be read ahead: bytes the
     /// client sent in plaintext must never be taken for input of the session.
@@ -126,7 +125,7 @@ final class Connection {
     }
 
     private func readFromChannel(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let (socket, left) = try timeLeft() { Socket.setReceiveTimeout(socket, left) }
+        if let left = try timeLeft(), let transport { Socket.setReceiveTimeout(transport.input, left) }
         let count = try channel.read(into: buffer)
         if count == 0 { throw ConnectionClosed() }
         handshakeSlot?.heard()
@@ -134,16 +133,16 @@ final class Connection {
     }
 
     private func writeToChannel(_ buffers: [UnsafeRawBufferPointer]) throws {
-        if let (socket, left) = try timeLeft() { Socket.setSendTimeout(socket, left) }
+        if let left = try timeLeft(), let transport { Socket.setSendTimeout(transport.output, left) }
         try channel.write(buffers)
     }
 
-    /// The socket a deadline bounds and what is left of it; EAGAIN once it has passed.
-    private func timeLeft() throws -> (FileDescriptor, Duration)? {
-        guard let deadline, let timedDescriptor else { return nil }
+    /// What is left of the deadline; EAGAIN once it has passed.
+    private func timeLeft() throws -> Duration? {
+        guard let deadline else { return nil }
         let left = deadline - .now
         guard left > .zero else { throw Errno.resourceTemporarilyUnavailable }
-        return (timedDescriptor, left)
+        return left
     }
 
     // MARK: output

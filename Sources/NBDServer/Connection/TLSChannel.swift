@@ -7,28 +7,33 @@ import TLS
 /// may the server splice, because then the kernel encrypts what it splices.
 public struct TLSChannel: ByteChannel {
     public let session: TLSSession
+    /// The descriptors the records travel on: one socket, or `-s`'s standard input and output.
+    public let transport: (input: FileDescriptor, output: FileDescriptor)
     public let spliceable: (input: FileDescriptor, output: FileDescriptor)?
 
-    /// The server's side of the TLS handshake on `socket`, which must end by
-    /// `deadline` (the connection's handshake deadline) if there is one;
+    /// The server's side of the TLS handshake on `transport`, which must end
+    /// by `deadline` (the connection's handshake deadline) if there is one;
     /// `heard` is called for every handshake message the client sends.
-    static func accept(on socket: FileDescriptor, credentials: TLSServerCredentials,
+    static func accept(on transport: (input: FileDescriptor, output: FileDescriptor), credentials: TLSServerCredentials,
                        deadline: ContinuousClock.Instant?, heard: (() -> Void)?) throws(TLSError) -> TLSChannel {
-        let session = try TLSSession.server(input: socket, credentials: credentials)
+        let session = try TLSSession.server(input: transport.input, output: transport.output, credentials: credentials)
         try session.handshake(deadline: deadline, onPeerMessage: heard)
-        return TLSChannel(session: session, socket: socket)
+        return TLSChannel(session: session, transport: transport)
     }
 
-    init(session: TLSSession, socket: FileDescriptor) {
+    init(session: TLSSession, transport: (input: FileDescriptor, output: FileDescriptor)) {
         self.session = session
-        spliceable = session.kernelTLS == .duplex ? (socket, socket) : nil
+        self.transport = transport
+        // GnuTLS reports whether the kernel took the records over (gnutls_transport_is_ktls_enabled);
+        // only then does a splice carry plaintext that the kernel encrypts.
+        spliceable = session.kernelTLS == .duplex ? transport : nil
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         do {
             return try session.read(into: buffer)
         } catch .timedOut {
-            // The handshake deadline's socket timeout, reported as on a plain socket.
+            // The handshake deadline's socket timeout (nothing else), reported as on a plain socket.
             throw Errno.resourceTemporarilyUnavailable
         }
     }

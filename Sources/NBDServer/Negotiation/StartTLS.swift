@@ -31,7 +31,7 @@ extension Negotiation {
         // The client must wait for the reply before it sends anything more;
         // bytes already here were sent in plaintext and may be an attacker's.
         guard connection.buffered.isEmpty else { return .plaintextAfterStartTLS(connection.buffered.count) }
-        guard let socket = connection.socket else {
+        guard let transport = connection.transport else {
             try reply(.error(.startTLS, .errPolicy, message: "TLS needs a socket"))
             return nil
         }
@@ -40,7 +40,7 @@ extension Negotiation {
         do {
             // The TLS handshake's messages count as heard, as the bytes the connection reads itself do.
             let heard = connection.handshakeSlot.map { slot in { slot.heard() } }
-            channel = try TLSChannel.accept(on: socket, credentials: credentials, deadline: connection.deadline, heard: heard)
+            channel = try TLSChannel.accept(on: transport, credentials: credentials, deadline: connection.deadline, heard: heard)
         } catch .timedOut {
             throw Errno.resourceTemporarilyUnavailable
         } catch {
