@@ -34,7 +34,6 @@ public enum StreamingMain {
         do {
             // Credentials are checked before anything is created or listens.
             let tls = decorateTLS(try command.tlsMode(logger: logger))
-            try command.checkTLSTransport(tls)
             command.warnAboutPlaintext(tls, logger: logger)
             let configuration = try StreamingConfiguration.parse(command.parameters, currentDirectory: currentDirectory())
             let plugin = decoratePlugin(try StreamingPlugin(configuration: configuration, logger: logger))

@@ -30,7 +30,10 @@ extension StreamingCommand {
     /// credentials are found, `--tls=require` is an error, an explicit
     /// `--tls=on` a warning, and otherwise TLS is silently off. Unlike nbdkit,
     /// a directory given with `--tls-certificates` that lacks a file is an error
-    /// naming the file, not a reason to turn TLS off.
+    /// naming the file, not a reason to turn TLS off. As in nbdkit, `-s` and
+    /// `-o` refuse only `--tls=require` with `-o` (StreamingCommand.validate):
+    /// `-s` serves STARTTLS on standard input and output, and under `-o`,
+    /// whose handshake has no STARTTLS, credentials found are simply unused.
     func tlsMode(logger: Logger) throws -> TLSMode {
         let requested = tls ?? .on
         if requested == .off { return .off }
@@ -59,23 +62,12 @@ extension StreamingCommand {
 }
 
 extension StreamingCommand {
-    /// TLS needs a newstyle handshake (STARTTLS is an option) and a socket
-    /// (GnuTLS's transport); refusing at start-up beats failing every client.
-    func checkTLSTransport(_ mode: TLSMode) throws {
-        guard mode.credentials != nil else { return }
-        if single {
-            throw TLSStartupError(description: "TLS cannot be used with -s: GnuTLS needs a socket, not standard input and output; listen with -U or -p, or give --tls=off")
-        }
-        if oldstyle {
-            throw TLSStartupError(description: "TLS cannot be used with -o: the oldstyle handshake has no STARTTLS; drop -o, or give --tls=off")
-        }
-    }
-
     /// On TCP, a stream that clients may reach without TLS is open to anyone
-    /// who can reach the port; said once, at start-up.
+    /// who can reach the port; said once, at start-up. The oldstyle handshake
+    /// has no STARTTLS, so under `-o` no client can choose TLS.
     func warnAboutPlaintext(_ mode: TLSMode, logger: Logger) {
         guard case let .tcp(_, port) = listenMode else { return }
-        switch mode {
+        switch oldstyle ? .off : mode {
         case .off:
             logger.warning("TCP port \(port) without TLS: anyone who can reach it can read or write the stream; --tls=require with --tls-psk or --tls-certificates keeps them out")
         case .on:

@@ -1,14 +1,31 @@
 import Foundation
+import NBDClient
 import TestSupport
 import Testing
 
 /// nbdkit's TLS options: spelled as nbdkit spells them, before or after the
 /// parameters, and checked before the server creates or listens on anything.
 @Suite struct TLSCommandLineTests {
-    /// Runs the server from inside `directory`, so relative paths are tested too.
-    func nbdStreaming(_ arguments: [String], in directory: TestDirectory, home: String? = nil) throws -> CommandResult {
-        try run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory.path, ServerProcess.binary] + arguments,
+    /// Runs the server from inside `directory`, so relative paths are tested too; `asUser` runs it as a user
+    /// other than root, who finds nbdkit's default certificates under $HOME.
+    func nbdStreaming(_ arguments: [String], in directory: TestDirectory, home: String? = nil, asUser: Bool = false) throws -> CommandResult {
+        try run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory.path] + (asUser ? Self.notRoot : []) + [ServerProcess.binary] + arguments,
                 seconds: 30, environment: ["HOME": home ?? directory.path])
+    }
+
+    /// A command prefix that runs the rest as a user other than root: nbdkit, and so nbd-streaming, looks for
+    /// root's certificates in /etc/pki/nbdkit and for anyone else's under $HOME. As root the test takes a user
+    /// namespace in which it is user 1000 (files it made stay its own); as anyone else it needs nothing.
+    static var notRoot: [String] {
+        geteuid() == 0 ? ["unshare", "--user", "--map-user=1000", "--map-group=1000", "--"] : []
+    }
+
+    /// A home directory holding the generated server files where nbdkit looks by default: ~/.pki/nbdkit.
+    func homeWithDefaultCertificates(_ keys: TLSKeys) throws -> String {
+        let home = keys.directory.file("home")
+        try FileManager.default.createDirectory(atPath: home + "/.pki", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: keys.serverCertificates, toPath: home + "/.pki/nbdkit")
+        return home
     }
 
     @Test(arguments: ["ca-cert.pem", "server-cert.pem", "server-key.pem"])
@@ -118,21 +135,41 @@ import Testing
         #expect(result.output.contains("tls=unset\n"))
     }
 
-    /// GnuTLS needs a socket, and the oldstyle handshake has no STARTTLS:
-    /// both are refused at start-up rather than at every client.
-    @Test(arguments: [
-        (["-s", "--tls=require"], "TLS cannot be used with -s"),
-        (["-s"], "TLS cannot be used with -s"),
-        (["-o", "-U", "sock", "--tls=on"], "TLS cannot be used with -o"),
-        (["-o", "-U", "sock"], "TLS cannot be used with -o"),
-    ])
-    func tlsNeedsASocketAndNewstyle(options: [String], message: String) throws {
+    /// As nbdkit 1.32 does: credentials, found in ~/.pki/nbdkit or given, do
+    /// not stop -o, whose handshake has no STARTTLS; the server serves in
+    /// plaintext. Only --tls=require is refused with -o (oldstyleCannotRequireTLS).
+    @Test(arguments: [[], ["--tls=on"], ["--tls-psk=keys.psk"]])
+    func oldstyleServesWhateverCredentialsAreFound(options: [String]) throws {
         let keys = try TLSKeys()
-        let result = try nbdStreaming(options + ["--tls-psk=keys.psk", "write=pipe"], in: keys.directory)
-        #expect(result.status == 1)
-        #expect(result.output.hasPrefix("nbd-streaming: error: \(message)"), "\(result.output)")
-        #expect(result.output.split(separator: "\n").count == 1)
-        #expect(!FileManager.default.fileExists(atPath: keys.directory.file("pipe")))
+        let home = try homeWithDefaultCertificates(keys)
+        let result = try nbdStreaming(["-o", "-U", "-", "write=pipe", "size=1k", "--run", "nbdinfo --size \"$uri\""] + options,
+                                      in: keys.directory, home: home, asUser: true)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("1024\n"), "\(result.output)")
+    }
+
+    /// As nbdkit 1.32 does: -s serves on standard input and output whatever
+    /// credentials are found, and offers STARTTLS there (libnbd's
+    /// connect_command hands the server a socket). A TLS client that trusts
+    /// only the generated CA proves the certificates came from ~/.pki/nbdkit.
+    @Test(arguments: [([String](), "plaintext"), ([], "certificates"), (["--tls=require", "--tls-psk=keys.psk"], "psk")])
+    func singleServesWhateverCredentialsAreFound(options: [String], client: String) throws {
+        let keys = try TLSKeys()
+        let home = try homeWithDefaultCertificates(keys)
+        let pipe = try keys.directory.makeFIFO("pipe")
+        let reader = try PipeReader(path: pipe)
+        let connection = try NBDConnection()
+        switch client {
+        case "certificates": try connection.requireTLS(certificates: keys.anonymousClient)
+        case "psk": try connection.requireTLS(preSharedKeyFile: keys.pskFile, username: keys.username)
+        default: break
+        }
+        let command = Self.notRoot + ["env", "HOME=\(home)", ServerProcess.binary, "-s", "write=\(pipe)", "size=4"]
+        try connection.connect(.command(command + options.map { $0.replacingOccurrences(of: "keys.psk", with: keys.pskFile) }))
+        #expect(try connection.exportSize() == 4)
+        try connection.pwrite([5, 6, 7, 8], offset: 0)
+        try connection.shutdown()
+        #expect(try reader.contents() == [5, 6, 7, 8])
     }
 
     /// On TCP, whoever reaches the port reaches the stream unless TLS is required: said once at start-up.
