@@ -27,6 +27,11 @@ enum Fault: String, CaseIterable {
     case keepPreTLSState = "keep-pre-tls-state"
     /// A second STARTTLS is acknowledged instead of refused.
     case acceptSecondStartTLS = "accept-second-starttls"
+    /// Plaintext that came behind NBD_OPT_STARTTLS is read as the first
+    /// input inside TLS (the STARTTLS command injection of other protocols).
+    case actOnPlaintextBehindStartTLS = "act-on-plaintext-behind-starttls"
+    /// The whole server exits when a client's TLS handshake fails.
+    case exitAfterFailedHandshake = "exit-after-failed-handshake"
 }
 
 /// Wraps the real plugin and misbehaves in one chosen way; everything else

@@ -87,6 +87,8 @@ extension ServerRuns {
             InjectedFault(name: "plaintext-under-require", caughtBy: "tls/options-refused-before-starttls", kind: .assertion),
             InjectedFault(name: "keep-pre-tls-state", caughtBy: "tls/negotiation-forgotten-after-starttls", kind: .assertion),
             InjectedFault(name: "accept-second-starttls", caughtBy: "tls/second-starttls-invalid", kind: .assertion),
+            InjectedFault(name: "act-on-plaintext-behind-starttls", caughtBy: "tls/plaintext-behind-starttls-not-acted-on", kind: .assertion),
+            InjectedFault(name: "exit-after-failed-handshake", caughtBy: "tls/wrong-key-refused-server-still-serves", kind: .assertion),
         ]
 
         /// Each TLS fault of the faulty build fails the case meant to catch it, with no harness error.
