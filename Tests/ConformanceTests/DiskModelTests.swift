@@ -30,6 +30,10 @@ struct DiskModelTests {
         #expect(model.apply(.zero(offset: 1 << 20, length: 1, noHole: false)).0 == .refused(preferring: ENOSPC))
         #expect(model.apply(.read(offset: 1 << 20, length: 1)).0 == .refused(preferring: EINVAL))
         #expect(model.apply(.trim(offset: (1 << 20) - 1, length: 2)).0 == .refused(preferring: EINVAL))
+        // A refused write may have landed inside the export: the spec does not make it all-or-nothing.
+        _ = model.apply(.write(offset: (1 << 20) - 8, length: 8, fua: false, generation: 2))
+        #expect(model.apply(.write(offset: (1 << 20) - 4, length: 8, fua: false, generation: 3)).0 == .refused(preferring: ENOSPC))
+        #expect(model.apply(.read(offset: (1 << 20) - 8, length: 8)).1!.known == [true, true, true, true, false, false, false, false])
         var readOnly = DiskModel(size: 1 << 20, readOnly: true, seed: 1)
         #expect(readOnly.apply(.write(offset: 0, length: 1, fua: false, generation: 1)).0 == .refused(preferring: EPERM))
         #expect(readOnly.apply(.trim(offset: 0, length: 1)).0 == .refused(preferring: EPERM))

@@ -12,10 +12,11 @@ extension ServerRuns {
             "'\(try BuiltProducts.tool("nbdkit"))' -f -U \"$SOCKET\" memory $SIZE"
         }
 
-        static func qemuNBD() throws -> String {
+        /// `readOnly`: qemu-nbd's `-r`, an export that advertises NBD_FLAG_READ_ONLY.
+        static func qemuNBD(readOnly: Bool = false) throws -> String {
             let qemuImg = try BuiltProducts.tool("qemu-img")
             let qemuNBD = try BuiltProducts.tool("qemu-nbd")
-            return "'\(qemuImg)' create -q -f raw \"$DIR/disk\" $SIZE && exec '\(qemuNBD)' -t -e 8 -f raw -k \"$SOCKET\" \"$DIR/disk\""
+            return "'\(qemuImg)' create -q -f raw \"$DIR/disk\" $SIZE && exec '\(qemuNBD)' \(readOnly ? "-r " : "")-t -e 8 -f raw -k \"$SOCKET\" \"$DIR/disk\""
         }
 
         private static func diskRun(_ template: String, strict: Bool, junit: String? = nil) throws -> InProcessRun {
@@ -51,6 +52,29 @@ extension ServerRuns {
             let finding = try #require(strict.result("disk/write-past-end-refused"))
             #expect(finding.message == "request #1 WRITE offset=16776704 length=1024 generation=2: expected failure (SHOULD be ENOSPC (28)), got failure EINVAL (22)")
             #expect(strict.result("disk/multi-conn-flush-covers-all-connections")?.status == .passed)
+        }
+
+        /// On a read-only export every write is refused, so the cases that write would judge nothing: they skip,
+        /// saying why, and disk/read-only-refuses-writes checks the refusals. qemu-nbd 7.2 refuses with EINVAL
+        /// where the spec says it SHOULD use EPERM: a failure only under --strict (docs/conformance.md).
+        @Test func readOnlyExportSkipsTheWriteCasesAndChecksRefusals() throws {
+            let path = NSTemporaryDirectory() + "junit-read-only-\(UUID().uuidString).xml"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let lenient = try Self.diskRun(try Self.qemuNBD(readOnly: true), strict: false, junit: path)
+            #expect(lenient.status == 0, "\(lenient.console)")
+            #expect(lenient.result("disk/read-only-refuses-writes")?.status == .passed)
+            #expect(lenient.result("disk/size-reported")?.status == .passed)
+            let writing = Catalog.cases(for: .disk).filter { $0.profiles == [.disk] && $0.writesToExport && $0.runsByDefault }.map(\.id)
+            #expect(writing.contains("disk/random-workload") && writing.contains("disk/read-back-request-sizes"))
+            for id in writing {
+                #expect(lenient.result(id)?.message == "the export is read-only (NBD_FLAG_READ_ONLY) and the case writes", "\(id)")
+            }
+            let skipped = try ChildProcess.run(try BuiltProducts.tool("xmllint"), ["--xpath", "string(//testcase[@name='random-workload']/skipped/@message)", path])
+            #expect(skipped.output.trimmingCharacters(in: .newlines) == "the export is read-only (NBD_FLAG_READ_ONLY) and the case writes")
+            let strict = try Self.diskRun(try Self.qemuNBD(readOnly: true), strict: true)
+            #expect(strict.ids(with: .failed) == ["disk/read-only-refuses-writes"], "\(strict.console)")
+            #expect(strict.result("disk/read-only-refuses-writes")?.message
+                == "request #0 WRITE offset=0 length=512 generation=1: expected failure (SHOULD be EPERM (1)), got failure EINVAL (22)")
         }
 
         /// Seeded workloads are replayable: the same seed gives the same requests, another seed others.

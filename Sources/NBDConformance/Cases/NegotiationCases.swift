@@ -49,18 +49,23 @@ enum NegotiationCases {
         },
         ConformanceCase(
             "negotiation/block-sizes-reported",
-            "Informational: the block sizes the server advertises, if any",
-            .spec(.may, "Size constraints", "A server with size constraints other than the default SHOULD advertise the size constraints during handshake phase via `NBD_INFO_BLOCK_SIZE`"),
+            "Informational: the block sizes the server advertises to NBD_OPT_INFO with NBD_INFO_BLOCK_SIZE, if any",
+            .spec(.may, "Size constraints", "Clients MAY issue `NBD_OPT_INFO` with `NBD_INFO_BLOCK_SIZE` to learn the server's constraints without committing to them."),
             profile: nil, mode: nil, role: .negotiation
         ) { context in
-            let advertised = try context.advertised()
-            context.note(advertised.maximumPayload == 0 ? "no NBD_INFO_BLOCK_SIZE"
-                : "minimum \(advertised.minimumBlock), preferred \(advertised.preferredBlock), maximum \(advertised.maximumPayload)")
+            let connection = try context.connect {
+                try $0.setOptionMode(true)
+                try $0.setRequestBlockSize(true)
+            }
+            defer { try? connection.shutdown() }
+            try expectSuccess("NBD_OPT_INFO") { try connection.info() }
+            let (minimum, preferred, maximum) = (try connection.blockSize(.minimum), try connection.blockSize(.preferred), try connection.blockSize(.maximum))
+            context.note(maximum == 0 ? "no NBD_INFO_BLOCK_SIZE" : "minimum \(minimum), preferred \(preferred), maximum \(maximum)")
         },
         ConformanceCase(
             "negotiation/unknown-option-answered-err-unsup",
             "An unknown option is answered NBD_REP_ERR_UNSUP and the next option is still parsed",
-            .spec(.must, "Fixed newstyle negotiation", "The server will reply to any option apart from `NBD_OPT_EXPORT_NAME` with reply packets in the following format"),
+            .spec(.must, "Baseline", "Servers that receive messages which they do not implement MUST reply to them with `NBD_REP_ERR_UNSUP`, and MUST NOT fail to parse the next message received."),
             profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
@@ -101,18 +106,19 @@ enum NegotiationCases {
             try socket.sendOption(Wire.Option.abort.rawValue)
         },
         ConformanceCase(
-            "negotiation/abort-acknowledged-and-closed",
-            "NBD_OPT_ABORT is answered NBD_REP_ACK and the server then closes the connection",
+            "negotiation/abort-acknowledged",
+            "NBD_OPT_ABORT is answered NBD_REP_ACK (then the harness drops the connection, as the client must)",
             .spec(.must, "Option types", "The server MUST reply with `NBD_REP_ACK`."), profile: nil, mode: nil, role: .negotiation
         ) { context in
             let socket = try context.rawSocket()
+            // "This MUST be followed by the client [...] dropping the connection" (§ Termination of the session
+            // during option haggling): what the server does after that is not the client's to see.
+            defer { socket.close() }
             _ = try socket.handshake()
             try socket.sendOption(Wire.Option.abort.rawValue)
             let reply = try socket.readOptionReply()
             try expect(reply.option == Wire.Option.abort.rawValue && reply.type == Wire.replyAck, "NBD_OPT_ABORT is acknowledged",
                        expected: "NBD_REP_ACK for option 2", actual: "option \(reply.option), reply type 0x\(String(reply.type, radix: 16))")
-            try expect(socket.closesWithin(seconds: 5), "the server closes the connection after NBD_OPT_ABORT",
-                       expected: "end of file", actual: "connection still open after 5 s")
         },
         ConformanceCase(
             "negotiation/export-name-fallback",
@@ -155,7 +161,7 @@ enum NegotiationCases {
         ConformanceCase(
             "negotiation/structured-replies",
             "Informational: whether NBD_OPT_STRUCTURED_REPLY is accepted",
-            .spec(.may, "Option types", "For backwards compatibility, clients SHOULD be prepared to also handle `NBD_REP_ERR_UNSUP`; in this case, no structured replies will be sent."),
+            .spec(.may, "Compatibility and interoperability", "All protocol options and messages not explicitly mentioned below should be considered optional features that MAY be negotiated between client and server, but are not required to be available."),
             profile: nil, mode: nil, role: .negotiation
         ) { context in
             let connection = try context.connect()

@@ -46,4 +46,12 @@ struct Advertised: Sendable {
 
     /// Requests must be multiples of this: the advertised minimum block size, else 1.
     var alignment: UInt64 { max(minimumBlock, 1) }
+
+    /// The longest request a workload sends, longer ones going as pieces (`StreamRequest.split(within:)`): the
+    /// maximum payload above, in whole preferred blocks (whole minimum blocks where the preferred one is larger).
+    var requestLimit: UInt64 {
+        let maximum = workloadMaximumPayload
+        let block = preferredBlock > 0 && preferredBlock <= maximum ? preferredBlock : alignment
+        return max(maximum / block * block, alignment)
+    }
 }

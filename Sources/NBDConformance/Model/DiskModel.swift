@@ -35,10 +35,14 @@ public enum DiskRequest: Sendable, Equatable, CustomStringConvertible {
 
 /// A disk as the spec describes it: reads return what was last written; WRITE_ZEROES reads back as zeroes;
 /// after TRIM the client "MUST NOT make any assumptions about the contents" (proto.md § Request types), so those
-/// bytes, like those never written, are not judged. Out-of-range and read-only refusals follow § Error values.
+/// bytes, like those never written, are not judged. Out-of-range and read-only refusals follow § Error values; the
+/// spec does not make a failed write all-or-nothing, so the bytes inside the export that a refused one covers are
+/// not judged either.
 struct DiskModel {
     let size: UInt64
     let readOnly: Bool
+    /// The longest request `runDisk` sends (`Advertised.requestLimit`); a longer one goes as pieces.
+    let requestLimit: UInt64
     /// The bytes the case touched, in 1 MiB pages, so a large export costs only what the case writes.
     private var pages: [UInt64: Page] = [:]
     let seed: UInt64
@@ -51,10 +55,11 @@ struct DiskModel {
         var known = [Bool](repeating: false, count: Int(DiskModel.pageSize))
     }
 
-    init(size: UInt64, readOnly: Bool, seed: UInt64) {
+    init(size: UInt64, readOnly: Bool, seed: UInt64, requestLimit: UInt64 = StreamModel.defaultMaximumPayload) {
         self.size = size
         self.readOnly = readOnly
         self.seed = seed
+        self.requestLimit = requestLimit
     }
 
     /// What a read must return where the model knows it.
@@ -86,6 +91,7 @@ struct DiskModel {
         }
         if isWrite, readOnly { return (.refused(preferring: EPERM), nil) }
         guard range.upperBound <= size, range.lowerBound <= range.upperBound else {
+            if isWrite, range.lowerBound < size { forget(range.lowerBound ..< size) }
             switch request {
             case .write, .zero: return (.refused(preferring: ENOSPC), nil)
             default: return (.refused(preferring: EINVAL), nil)
@@ -108,9 +114,7 @@ struct DiskModel {
                 }
             }
         case .trim:
-            forEachPiece(of: range, create: false) { page, piece, _ in
-                for index in piece { page.known[index] = false }
-            }
+            forget(range)
         case .read:
             var bytes = [UInt8](repeating: 0, count: range.count)
             var known = [Bool](repeating: false, count: range.count)
@@ -123,6 +127,13 @@ struct DiskModel {
             break
         }
         return (.success, nil)
+    }
+
+    /// Stops judging the bytes of `range`: trimmed, or where a refused write may have landed.
+    mutating func forget(_ range: Range<UInt64>) {
+        forEachPiece(of: range, create: false) { page, piece, _ in
+            for index in piece { page.known[index] = false }
+        }
     }
 
     /// The bytes a write of `generation` carries at each offset.

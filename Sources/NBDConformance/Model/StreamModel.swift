@@ -19,6 +19,10 @@ public struct StreamModel: Sendable {
     public private(set) var readsPastPipeEnd = false
     /// Write mode: the bytes the pipe must receive. Read mode: the bytes consumed from the pipe.
     public private(set) var stream = ExpectedStream()
+    /// The end of the last WRITE_ZEROES longer than the maximum payload, which the server may refuse. Its zeroes are
+    /// modelled as streamed: refused or not, the pipe carries them once a write at or beyond this end fills the gap.
+    /// Any other request before that would depend on the answer, which the model cannot know, so none is sent.
+    private var refusableZeroesEnd: UInt64?
 
     public init(mode: StreamMode, exportSize: UInt64, maximumPayload: UInt64 = StreamModel.defaultMaximumPayload,
                 pipeLength: UInt64 = .max, windows: StreamWindows = .none) {
@@ -39,6 +43,12 @@ public struct StreamModel: Sendable {
     }
 
     public mutating func apply(_ request: StreamRequest) -> ExpectedOutcome {
+        if let end = refusableZeroesEnd {
+            switch request {
+            case .write(let offset, _, _) where offset >= end, .zero(let offset, _) where offset >= end: refusableZeroesEnd = nil
+            default: preconditionFailure("only a write beyond a WRITE_ZEROES the server may refuse is modelled, not \(request)")
+            }
+        }
         switch (request, mode) {
         case (.flush, _):
             if inErrorState { return .failure(errno: EIO) }
@@ -65,6 +75,11 @@ public struct StreamModel: Sendable {
         if offset > exportSize || length > exportSize - offset { return .refused(preferring: ENOSPC) }
         if inErrorState { return .failure(errno: EIO) }
         guard offset >= highwater else { return enterErrorState() }
+        let refusable = !isPayload && length > maximumPayload
+        if refusable {
+            precondition(windows.reorder == 0, "WRITE_ZEROES over the maximum payload with a reorder window are not modelled")
+            refusableZeroesEnd = offset + length
+        }
         if windows.reorder == 0 || offset == highwater {
             forgetHeld(from: offset, to: offset + length)
             stream.append(.zeroes, length: offset - highwater)
@@ -75,11 +90,12 @@ public struct StreamModel: Sendable {
             hold(HeldWrite(offset: offset, length: length, content: content))
             while heldBytes > windows.reorder { streamFirstHeld() }
         }
-        return .success
+        return refusable ? .successOrFailure(errnos: [EOVERFLOW, EINVAL]) : .success
     }
 
     /// The end of the last connection: no client is left to fill the window's gaps.
     public mutating func lastConnectionClosed() {
+        precondition(refusableZeroesEnd == nil, "a stream that ends with a WRITE_ZEROES the server may refuse is not modelled")
         if !inErrorState { streamAllHeld() }
     }
 

@@ -49,6 +49,9 @@ public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
     case refused(preferring: Int32)
     /// Any error will do, e.g. a payload over the maximum, where the spec lets the server choose.
     case anyFailure
+    /// Success, or failure with one of these errnos, where the spec lets the server choose: a WRITE_ZEROES longer
+    /// than the maximum payload "MAY reply with an `NBD_EOVERFLOW` or `NBD_EINVAL` error".
+    case successOrFailure(errnos: [Int32])
 
     public var description: String {
         switch self {
@@ -57,6 +60,7 @@ public enum ExpectedOutcome: Sendable, Equatable, CustomStringConvertible {
         case .failure(let errno): "failure \(errnoName(errno))"
         case .refused(let errno): "failure (SHOULD be \(errnoName(errno)))"
         case .anyFailure: "any failure"
+        case .successOrFailure(let errnos): "success or failure \(errnos.map(errnoName).joined(separator: " or "))"
         }
     }
 }

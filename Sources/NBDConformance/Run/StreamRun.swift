@@ -11,12 +11,24 @@ extension CaseContext {
     /// `whileServing` runs after the requests but before a fresh server is stopped, for checks that need it alive.
     /// With `concurrent`, every phase's connection is opened before the first request and all stay open to the end,
     /// so several connections share the stream at once (what multi-conn promises).
+    /// Requests longer than the advertised maximum payload go as pieces within it, unless `splittingZeroes` is false:
+    /// then WRITE_ZEROES go whole, for the case that checks how a server answers an effect longer than the maximum.
     func runStream(_ phases: [[StreamRequest]], depth: Int = 1, pipeLength: UInt64? = nil, memoryLimit: UInt64? = nil,
-                   maximumPayload: UInt64 = StreamModel.defaultMaximumPayload, concurrent: Bool = false,
-                   whileServing: () throws -> Void = {}) throws {
+                   concurrent: Bool = false, splittingZeroes: Bool = true, whileServing: () throws -> Void = {}) throws {
         let shift = streamPosition
-        let placed = phases.map { $0.map { $0.shifted(by: shift) } }
-        try requireAligned(placed.joined())
+        // Nil when the server cannot be asked (a target already in its error state): the defaults then apply.
+        let advertised = try? advertised()
+        // What the model holds requests to: the advertised maximum, else the default a server SHOULD support.
+        let maximumPayload = advertised.flatMap { $0.maximumPayload == 0 ? nil : $0.maximumPayload } ?? StreamModel.defaultMaximumPayload
+        let limit = advertised?.requestLimit ?? StreamModel.defaultMaximumPayload
+        let placed = phases.map { requests in
+            requests.flatMap { request -> [StreamRequest] in
+                let moved = request.shifted(by: shift)
+                if case .zero = moved, !splittingZeroes { return [moved] }
+                return moved.split(within: limit)
+            }
+        }
+        try requireAligned(placed.joined(), to: advertised?.minimumBlock ?? 0)
         let pipeEnd = pipeLength.map { $0 + shift }
         let plannedPhases = plan(placed, pipeLength: pipeEnd, maximumPayload: maximumPayload, concurrent: concurrent)
         let pipeSide = try PipeSide.start(for: self, stream: plannedPhases.stream, pipeLength: pipeEnd,
@@ -48,12 +60,9 @@ extension CaseContext {
     }
 
     /// Requests are sent only within the advertised minimum block size; a case whose requests are not aligned to it
-    /// does not apply. (If the server cannot be asked, e.g. a target already in its error state, the case goes on.)
-    private func requireAligned<Requests: Sequence<StreamRequest>>(_ requests: Requests) throws {
-        let largestMinimum: UInt64 = 65536
-        guard requests.contains(where: { !$0.isAligned(to: largestMinimum) }),
-              let minimum = try? advertised().minimumBlock, minimum > 1,
-              let unaligned = requests.first(where: { !$0.isAligned(to: minimum) }) else { return }
+    /// does not apply.
+    private func requireAligned<Requests: Sequence<StreamRequest>>(_ requests: Requests, to minimum: UInt64) throws {
+        guard minimum > 1, let unaligned = requests.first(where: { !$0.isAligned(to: minimum) }) else { return }
         throw CaseSkip("the server advertises a minimum block size of \(minimum); the case sends \(unaligned)")
     }
 

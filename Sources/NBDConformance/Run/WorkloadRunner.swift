@@ -46,6 +46,7 @@ struct WorkloadRunner {
         case (.status(let code), .failure(let wanted)) where code == wanted: return nil
         case (.status(let code), .refused(let preferred)) where code != 0 && (code == preferred || !strict): return nil
         case (.status(let code), .anyFailure) where code != 0: return nil
+        case (.status(let code), .successOrFailure(let errnos)) where code == 0 || errnos.contains(code): return nil
         case (.readData(false, let at), .data): return "different data from request byte \(at ?? 0)"
         case (.readData, _): return "success"
         case (.status(0), _): return "success"
