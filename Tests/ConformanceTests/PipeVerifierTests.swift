@@ -62,6 +62,24 @@ struct PipeVerifierTests {
         #expect(try verdict(for: Array(exactBytes().dropLast())) == .endedEarly(received: 2_003_076, expected: 2_003_077))
     }
 
+    /// A short case can stop its server before the verifier's thread reaches open(): once let go, the verifier
+    /// must still get through it and find the (empty) stream's end, whichever comes first.
+    @Test func verifierThatOpensAfterTheServerStoppedStillFinishes() throws {
+        let directory = try SpawnedServerEnvironment.makeTemporaryDirectory()
+        defer { SpawnedServerEnvironment.removeDirectory(directory) }
+        let path = directory + "/pipe"
+        try Fifo.create(at: path)
+        let verifier = PipeVerifier(end: .own(path), expected: ExpectedStream(), pattern: Self.pattern, ending: .endOfFile)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            verifier.releaseOpen(within: 10)
+            released.signal()
+        }.start()
+        verifier.start()
+        #expect(verifier.result(within: 10) == .matched(bytes: 0))
+        #expect(released.wait(timeout: .now() + 10) == .success)
+    }
+
     @Test func longStreamRanLong() throws {
         #expect(try verdict(for: exactBytes() + [1, 2]) == .ranLong(received: 2_003_079, expected: 2_003_077, mismatch: nil))
     }

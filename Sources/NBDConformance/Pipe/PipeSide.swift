@@ -41,12 +41,12 @@ enum PipeSide {
     }
 
     /// Ends the stream (stopping a fresh server so the pipe reaches end of file) and returns what the pipe side found.
-    func finish(stopping server: FreshServer?, pipePath: String?) -> String? {
+    func finish(stopping server: FreshServer?) -> String? {
         if let server {
             server.stop()
-            // A server that never opened its pipe leaves the verifier blocked in open(); with the server gone,
-            // a momentary writer lets that open return and the verifier report what it (did not) see.
-            if let pipePath { Fifo.unblockReader(at: pipePath) }
+            // A server that never opened its pipe, or a verifier that reaches open() only now, would leave the
+            // verifier blocked there; with the server gone it is let through to report what it (did not) see.
+            if case .verifier(let verifier) = self { verifier.releaseOpen(within: 30) }
             server.pipeKeeper?.release()
         }
         switch self {

@@ -22,6 +22,8 @@ final class PipeVerifier: Sendable {
     private let pattern: StreamPattern
     private let ending: Ending
     private let finished = DispatchSemaphore(value: 0)
+    /// Signalled once the verifier's open of the pipe has returned.
+    private let opened = DispatchSemaphore(value: 0)
     private let verdict = Mutex<PipeVerdict?>(nil)
     private static let chunkSize = 1 << 20
 
@@ -50,9 +52,22 @@ final class PipeVerifier: Sendable {
         return verdict.withLock { $0 }
     }
 
+    /// Once every writer is gone (the server stopped), lets the verifier's open of its own FIFO return, whether
+    /// it is blocked in open() or its thread has not even reached it (a loaded machine can delay the thread past a
+    /// short case): the FIFO is held open for reading and writing, which never blocks, until that open has
+    /// returned, then let go, so the verifier reads to end of file.
+    func releaseOpen(within seconds: Double) {
+        guard case .own(let path) = end else { return }
+        let holder = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        defer { if holder >= 0 { close(holder) } }
+        if opened.wait(timeout: .now() + seconds) == .success { opened.signal() }
+    }
+
     private func verify() -> PipeVerdict {
         let fd: Int32
-        switch end.acquire(flags: O_RDONLY) {
+        let acquired = end.acquire(flags: O_RDONLY)
+        opened.signal()
+        switch acquired {
         case .success(let descriptor): fd = descriptor
         case .failure(let error):
             return .unreadable(error.reason)

@@ -50,7 +50,7 @@ extension CaseContext {
         }
         let peakMemory = freshServer?.peakMemory()
         let servingResult = sending.flatMap { _ in Result { try whileServing() } }
-        let pipeProblem = pipeSide.finish(stopping: freshServer, pipePath: pipePath)
+        let pipeProblem = pipeSide.finish(stopping: freshServer)
         try reportStream(discrepancies: try sending.get(), pipeProblem: pipeProblem)
         try servingResult.get()
         if let memoryLimit, let peakMemory {
